@@ -1,0 +1,2 @@
+// firebreak: the single binary. Subcommands live in src/cli/*_command.cc.
+int main() { return 0; }

@@ -1,0 +1,57 @@
+// Fixed-newstyle handshake as a sans-IO state machine. The server sends Greeting(), then feeds
+// whatever bytes arrive to Feed(), writes out what Feed() appends, and stops when the step
+// says kDone (enter transmission with step.negotiated) or kClose (drop the connection).
+// Memory is bounded: an option payload larger than kMaxOptionBytes is skipped as it streams
+// past (never buffered) and answered with an error, so a hostile client cannot grow us.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "proto/nbd/export.h"
+
+namespace fb::nbd {
+
+inline constexpr size_t kMaxOptionBytes = 64 * 1024;
+// Options answered before we give up on a client that never enters transmission.
+inline constexpr size_t kMaxOptionsPerHandshake = 4096;
+
+struct HandshakeStep {
+  enum class State { kNeedMore, kDone, kClose };
+  size_t consumed = 0;  // bytes of `in` used; the caller drops them
+  State state = State::kNeedMore;
+  Negotiated negotiated;    // valid when kDone
+  std::string close_reason;  // set when kClose, for the log
+};
+
+class Handshake {
+ public:
+  explicit Handshake(const ExportCatalog& catalog);
+
+  // The 18-byte server greeting: NBDMAGIC, IHAVEOPT, handshake flags.
+  static void Greeting(std::vector<uint8_t>& out);
+
+  // Consumes a prefix of `in` (possibly all, possibly none if too little arrived), appending
+  // any option replies to `out`. Call again with the unconsumed rest plus new bytes.
+  // After kDone or kClose it must not be called again.
+  HandshakeStep Feed(std::span<const uint8_t> in, std::vector<uint8_t>& out);
+
+ private:
+  // Implementation state; see handshake.cc.
+  const ExportCatalog& catalog_;
+  enum class Phase { kClientFlags, kOptionHeader, kOptionData, kSkipping, kFinished };
+  Phase phase_ = Phase::kClientFlags;
+  bool no_zeroes_ = false;
+  bool structured_replies_ = false;
+  std::optional<uint32_t> base_allocation_id_;
+  uint32_t option_ = 0;
+  uint32_t option_length_ = 0;
+  uint64_t skip_remaining_ = 0;
+  size_t options_seen_ = 0;
+  std::vector<uint8_t> option_data_;
+};
+
+}  // namespace fb::nbd
