@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/status.h"
+
 namespace fb::nbd {
 
 struct ExportInfo {
@@ -25,8 +27,15 @@ struct ExportInfo {
   uint32_t block_max = 32u << 20;
 };
 
+// OK when `info` can be offered as is: name and description <= 4096 bytes without NUL; block
+// sizes as NBD.md 1.9 requires (min a power of two <= 64 KiB; preferred a power of two
+// >= max(min, 512); max >= preferred). The server checks this when it loads a volume; the codec
+// asserts it for every export the catalog returns.
+Status CheckExportInfo(const ExportInfo& info);
+
 // Read-only lookup of exports; implemented by the server over its volumes. Must be
-// thread-safe if shared across connections.
+// thread-safe if shared across connections. Every ExportInfo returned must pass
+// CheckExportInfo.
 class ExportCatalog {
  public:
   virtual ~ExportCatalog() = default;

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -41,15 +42,39 @@ class Handshake {
 
  private:
   // Implementation state; see handshake.cc.
-  const ExportCatalog& catalog_;
   enum class Phase { kClientFlags, kOptionHeader, kOptionData, kSkipping, kFinished };
+
+  // Each On* step takes the unconsumed input and returns how many bytes it used; 0 means it
+  // needs more input. Only these steps and Finish change phase_.
+  size_t OnClientFlags(std::span<const uint8_t> in, HandshakeStep& step);
+  size_t OnOptionHeader(std::span<const uint8_t> in, std::vector<uint8_t>& out,
+                        HandshakeStep& step);
+  size_t OnOptionData(std::span<const uint8_t> in, std::vector<uint8_t>& out,
+                      HandshakeStep& step);
+  size_t OnSkipping(std::span<const uint8_t> in, std::vector<uint8_t>& out);
+  void StartSkipping(uint32_t reply_type, std::vector<uint8_t>& out);
+  void FinishSkipping(std::vector<uint8_t>& out);
+  void FinishOption(std::vector<uint8_t>& out, HandshakeStep& step);
+  void Finish(HandshakeStep& step, HandshakeStep::State state, std::string reason);
+
+  // One handler per option that has data worth parsing; each appends its replies.
+  void OnExportName(std::vector<uint8_t>& out, HandshakeStep& step);
+  void OnList(std::vector<uint8_t>& out);
+  void OnInfoOrGo(std::vector<uint8_t>& out, HandshakeStep& step);
+  void OnStructuredReply(std::vector<uint8_t>& out);
+  void OnMetaContext(std::vector<uint8_t>& out);
+  Negotiated MakeNegotiated(const ExportInfo& info, uint16_t transmission_flags) const;
+
+  const ExportCatalog& catalog_;
   Phase phase_ = Phase::kClientFlags;
   bool no_zeroes_ = false;
   bool structured_replies_ = false;
   std::optional<uint32_t> base_allocation_id_;
+  std::string meta_export_;  // canonical export the meta context was set for
   uint32_t option_ = 0;
   uint32_t option_length_ = 0;
   uint64_t skip_remaining_ = 0;
+  uint32_t skip_reply_ = 0;  // NBD_REP_ERR_* sent once a skipped option has streamed past
   size_t options_seen_ = 0;
   std::vector<uint8_t> option_data_;
 };

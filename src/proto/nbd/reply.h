@@ -11,13 +11,12 @@
 #include <vector>
 
 #include "proto/nbd/export.h"
+#include "proto/nbd/wire.h"
 
 namespace fb::nbd {
 
-// Simple reply: magic (4), error (4), cookie (8). Structured chunk: magic (4), flags (2),
-// type (2), cookie (8), length (4), then payload.
-inline constexpr size_t kSimpleReplyBytes = 16;
-inline constexpr size_t kChunkHeaderBytes = 20;
+// Simple reply and structured chunk layouts (kSimpleReplyBytes, kChunkHeaderBytes) are in
+// wire.h.
 
 // The complete reply to a command without data (WRITE, FLUSH, TRIM, ZERO, CACHE) or any
 // failed command: a simple reply, or with SR a NONE chunk (error == 0) / ERROR chunk.
@@ -36,6 +35,15 @@ void EncodeReadHole(std::vector<uint8_t>& out, uint64_t cookie, uint64_t offset,
 
 // SR only: a NONE chunk with DONE, ending a multi-chunk READ.
 void EncodeDone(std::vector<uint8_t>& out, uint64_t cookie);
+
+// SR only: an ERROR_OFFSET chunk with DONE, for a READ (or other ranged command) that failed
+// at `offset` after earlier chunks went out. Never mix with EncodeStatusReply's ERROR chunk.
+void EncodeErrorAt(std::vector<uint8_t>& out, uint64_t cookie, uint32_t error, uint64_t offset,
+                   std::string_view message = {});
+
+// `message` cut to at most kMaxStringBytes (4096) without splitting a UTF-8 character, as
+// every error message on the wire must be.
+std::string_view TruncateMessage(std::string_view message);
 
 struct Extent {
   uint32_t length = 0;  // nonzero

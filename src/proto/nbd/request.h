@@ -9,11 +9,11 @@
 #include <string_view>
 
 #include "proto/nbd/export.h"
+#include "proto/nbd/wire.h"
 
 namespace fb::nbd {
 
-// Request header: magic (4), command flags (2), type (2), cookie (8), offset (8), length (4).
-inline constexpr size_t kRequestHeaderBytes = 28;
+// The 28-byte request header layout and kRequestHeaderBytes live in wire.h.
 
 struct Request {
   uint16_t flags = 0;
