@@ -1,2 +1,26 @@
-// firebreak: the single binary. Subcommands live in src/cli/*_command.cc.
-int main() { return 0; }
+// firebreak: the single binary. Parses the command line and runs one subcommand.
+#include <cstdio>
+
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"FireBreak: a highly available SAN serving virtual disks over NBD"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "firebreak 0.1");
+  std::vector<std::pair<CLI::App*, fb::cli::Runner>> commands;
+  auto add = [&](fb::cli::Runner (*adder)(CLI::App&)) {
+    size_t before = app.get_subcommands({}).size();
+    fb::cli::Runner run = adder(app);
+    commands.emplace_back(app.get_subcommands({})[before], std::move(run));
+  };
+  add(fb::cli::AddServeCommand);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  for (auto& [sub, run] : commands) {
+    if (sub->parsed()) return run();
+  }
+  return 2;
+}

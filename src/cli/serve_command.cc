@@ -1,0 +1,127 @@
+// firebreak serve: open (or create) the volumes of a data directory and serve them over NBD
+// until SIGINT/SIGTERM, then flush every volume so a clean stop loses nothing.
+#include <unistd.h>
+
+#include <cstdio>
+#include <random>
+#include <thread>
+
+#include "base/units.h"
+#include "cli/commands.h"
+#include "env/file.h"
+#include "net/address.h"
+#include "server/log.h"
+#include "server/server.h"
+#include "server/volume_catalog.h"
+#include "store/volume_set.h"
+
+namespace fb::cli {
+namespace {
+
+struct ServeFlags {
+  std::vector<std::string> listen{"127.0.0.1:10809"};
+  std::string dir;
+  std::vector<std::string> volumes;
+  int io_threads = 0;
+  int disk_workers = server::kDefaultDiskWorkers;
+  std::string memory = "1GiB";
+  std::string log_level = "info";
+};
+
+store::Uuid RandomUuid() {
+  std::random_device rd;  // the CLI is the edge: the store takes uuids as parameters
+  store::Uuid u;
+  for (auto& b : u) b = uint8_t(rd());
+  return u;
+}
+
+int Fail(const Status& s) {
+  std::fprintf(stderr, "firebreak: %s\n", s.ToString().c_str());
+  return 1;
+}
+
+int RunServe(const ServeFlags& f) {
+  using server::LogLevel;
+  server::MinLogLevel() = f.log_level == "debug" ? LogLevel::kDebug
+                          : f.log_level == "warn" ? LogLevel::kWarn
+                          : f.log_level == "error" ? LogLevel::kError : LogLevel::kInfo;
+  server::ServerOptions options;
+  for (const auto& text : f.listen) {
+    auto address = net::ParseAddress(text);
+    if (!address.ok()) return Fail(address.status());
+    options.listen.push_back(*address);
+  }
+  std::vector<store::VolumeSpec> specs;
+  for (const auto& text : f.volumes) {
+    auto spec = server::ParseVolumeSpec(text);
+    if (!spec.ok()) return Fail(spec.status());
+    specs.push_back(*spec);
+  }
+  env::FileSystem& fs = env::PosixFileSystem();
+  if (specs.empty()) {  // no --volume: serve every volume the directory already has
+    auto names = store::VolumeSet::ListExisting(fs, f.dir);
+    if (!names.ok()) return Fail(names.status());
+    for (auto& n : *names) specs.push_back({n, std::nullopt, false});
+    if (specs.empty()) return Fail(Status::InvalidArgument("no volumes: give --volume NAME=SIZE"));
+  }
+  auto memory = ParseSize(f.memory);
+  if (!memory.ok()) return Fail(memory.status());
+  options.memory_budget_bytes = *memory;
+  options.io_threads = f.io_threads > 0 ? f.io_threads
+                                        : int(std::max(2u, std::thread::hardware_concurrency()));
+  options.disk_workers = f.disk_workers;
+
+  auto volumes = store::VolumeSet::Open(fs, f.dir, specs, RandomUuid);
+  if (!volumes.ok()) return Fail(volumes.status());
+  server::VolumeCatalog catalog(**volumes);
+  server::Server srv(options, catalog, catalog);
+  if (Status s = srv.Start(); !s.ok()) return Fail(s);
+  for (const auto& a : srv.BoundAddresses()) {
+    for (store::Volume* v : (*volumes)->volumes()) {
+      std::printf("firebreak: serving %s (%s%s) at %s\n", v->name().c_str(),
+                  FormatSize(v->size_bytes()).c_str(), v->read_only() ? ", read-only" : "",
+                  a.NbdUri(v->name()).c_str());
+    }
+  }
+  std::fflush(stdout);
+  srv.Run(/*handle_signals=*/true);
+  int rc = 0;
+  for (store::Volume* v : (*volumes)->volumes()) {
+    if (v->read_only()) continue;
+    if (Status s = v->Flush(); !s.ok()) rc = Fail(s);
+  }
+  server::Log(LogLevel::kInfo, "stopped; volumes flushed");
+  return rc;
+}
+
+}  // namespace
+
+Runner AddServeCommand(CLI::App& app) {
+  auto flags = std::make_shared<ServeFlags>();
+  CLI::App* cmd = app.add_subcommand("serve", "Serve volumes over NBD until SIGINT/SIGTERM");
+  cmd->add_option("--listen", flags->listen,
+                  "Address to listen on: HOST:PORT or unix:PATH (repeatable)")
+      ->capture_default_str();
+  cmd->add_option("--dir", flags->dir, "Data directory; volumes live in DIR/volumes/")
+      ->required();
+  cmd->add_option("--volume", flags->volumes,
+                  "NAME=SIZE creates or reopens a volume (SIZE like 4GiB; a different size for "
+                  "an existing volume is an error); NAME reopens one; add :ro to serve it "
+                  "read-only. Repeatable. Default: every volume already in DIR. The first "
+                  "volume is also the default export \"\".");
+  cmd->add_option("--io-threads", flags->io_threads,
+                  "Event-loop threads (default: one per CPU, at least 2)");
+  cmd->add_option("--disk-workers", flags->disk_workers,
+                  "Threads for blocking disk calls (writes, flushes, uncached reads)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  cmd->add_option("--memory", flags->memory,
+                  "Budget for request buffers across all connections (e.g. 1GiB)")
+      ->capture_default_str();
+  cmd->add_option("--log-level", flags->log_level, "debug, info, warn or error")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+  return [flags] { return RunServe(*flags); };
+}
+
+}  // namespace fb::cli

@@ -1,0 +1,371 @@
+// Connection: the per-client pump. Reading stops whenever a limit is reached (requests or
+// bytes in flight, memory budget) and resumes as replies leave, so a client can never make
+// us buffer more than the limits in server/limits.h.
+#include "server/connection.h"
+
+#include <cstring>
+
+#include "base/assert.h"
+#include "proto/nbd/errno_map.h"
+#include "proto/nbd/wire.h"
+#include "server/dispatch.h"
+#include "server/limits.h"
+#include "server/log.h"
+#include "server/server.h"
+
+namespace fb::server {
+
+Connection::Connection(ConnectionContext context, net::Socket socket)
+    : ctx_(context),
+      socket_(std::move(socket)),
+      retry_timer_(socket_.get_executor()),
+      in_(kReadBufferBytes) {
+  ctx_.live_connections.fetch_add(1, std::memory_order_relaxed);
+}
+
+Connection::~Connection() {
+  FB_ASSERT(!writing_);
+  ctx_.live_connections.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void Connection::Start() {
+  handshake_.emplace(ctx_.catalog);
+  nbd::Handshake::Greeting(handshake_out_);
+  WriteHandshakeOutput();
+  ReadHandshake();
+}
+
+void Connection::Close(std::string_view why) {
+  if (closed_) return;
+  closed_ = true;
+  if (!why.empty()) Log(LogLevel::kDebug, "connection closed: {}", why);
+  asio::error_code ec;
+  socket_.shutdown(asio::socket_base::shutdown_both, ec);
+  socket_.close(ec);
+  retry_timer_.cancel();
+}
+
+// ---- Handshake -------------------------------------------------------------------------
+
+void Connection::WriteHandshakeOutput() {
+  if (handshake_writing_ || handshake_out_.empty() || closed_) return;
+  handshake_writing_ = true;
+  auto bytes = std::make_shared<std::vector<uint8_t>>(std::move(handshake_out_));
+  handshake_out_.clear();
+  asio::async_write(socket_, asio::buffer(*bytes),
+                    [self = shared_from_this(), bytes](const asio::error_code& ec, size_t) {
+                      self->handshake_writing_ = false;
+                      if (ec) return self->Close("handshake write failed");
+                      self->WriteHandshakeOutput();
+                      self->StartWrite();  // replies wait for the handshake bytes
+                    });
+}
+
+void Connection::ReadHandshake() {
+  if (closed_) return;
+  if (end_ == in_.size()) {  // an option can never need the whole buffer: compact
+    std::memmove(in_.data(), in_.data() + begin_, end_ - begin_);
+    end_ -= begin_;
+    begin_ = 0;
+  }
+  socket_.async_read_some(asio::buffer(in_.data() + end_, in_.size() - end_),
+                          [self = shared_from_this()](const asio::error_code& ec, size_t n) {
+                            if (ec) return self->Close("client left during handshake");
+                            self->end_ += n;
+                            self->FeedHandshake();
+                          });
+}
+
+void Connection::FeedHandshake() {
+  auto step = handshake_->Feed({in_.data() + begin_, end_ - begin_}, handshake_out_);
+  FB_ASSERT(step.consumed <= end_ - begin_);
+  begin_ += step.consumed;
+  if (begin_ == end_) begin_ = end_ = 0;
+  switch (step.state) {
+    case nbd::HandshakeStep::State::kNeedMore:
+      WriteHandshakeOutput();
+      return ReadHandshake();
+    case nbd::HandshakeStep::State::kClose: {
+      // Send what was answered (e.g. ABORT's ACK) before closing.
+      handshake_writing_ = true;
+      auto bytes = std::make_shared<std::vector<uint8_t>>(std::move(handshake_out_));
+      asio::async_write(socket_, asio::buffer(*bytes),
+                        [self = shared_from_this(), bytes, why = step.close_reason](
+                            const asio::error_code&, size_t) {
+                          self->handshake_writing_ = false;
+                          self->Close(why);
+                        });
+      return;
+    }
+    case nbd::HandshakeStep::State::kDone:
+      WriteHandshakeOutput();
+      return EnterTransmission(std::move(step.negotiated));
+  }
+}
+
+void Connection::EnterTransmission(nbd::Negotiated negotiated) {
+  negotiated_ = std::move(negotiated);
+  volume_ = ctx_.volumes.FindVolume(negotiated_.export_info.name);
+  FB_ASSERT(volume_ != nullptr);  // the catalog only offers volumes we serve
+  FB_ASSERT(volume_->size_bytes() == negotiated_.export_info.size_bytes);
+  handshake_.reset();
+  handshake_done_ = true;
+  ProcessInput();  // a client may pipeline its first requests behind the option
+  ReadMore();
+}
+
+// ---- Transmission: input -----------------------------------------------------------------
+
+bool Connection::Paused() const {
+  return inflight_ >= kMaxInflightPerConnection ||
+         inflight_bytes_ >= kMaxInflightBytesPerConnection;
+}
+
+void Connection::ReadMore() {
+  if (reading_ || closed_ || disconnecting_ || Paused()) return;
+  if (begin_ == end_) {
+    begin_ = end_ = 0;
+  } else if (in_.size() - end_ < nbd::kRequestHeaderBytes + kDirectReadThresholdBytes) {
+    std::memmove(in_.data(), in_.data() + begin_, end_ - begin_);
+    end_ -= begin_;
+    begin_ = 0;
+  }
+  // Full of unparsed requests (we wait for memory): reading more would spin on a 0-byte read.
+  if (end_ == in_.size()) return;
+  reading_ = true;
+  socket_.async_read_some(asio::buffer(in_.data() + end_, in_.size() - end_),
+                          [self = shared_from_this()](const asio::error_code& ec, size_t n) {
+                            self->reading_ = false;
+                            if (ec) return self->Close("client closed the connection");
+                            self->end_ += n;
+                            self->ProcessInput();
+                            self->ReadMore();
+                          });
+}
+
+void Connection::ProcessInput() {
+  while (!closed_ && !disconnecting_ && !reading_ && !Paused()) {
+    if (!AdmitOne()) break;
+  }
+}
+
+// Parses and starts one request if it is complete (or large enough to stream), else false.
+bool Connection::AdmitOne() {
+  size_t avail = end_ - begin_;
+  if (avail < nbd::kRequestHeaderBytes) return false;
+  std::span<const uint8_t, nbd::kRequestHeaderBytes> header(in_.data() + begin_,
+                                                            nbd::kRequestHeaderBytes);
+  std::optional<nbd::Request> request = nbd::DecodeRequest(header);
+  if (!request) {
+    Close("bad request magic");
+    return false;
+  }
+  nbd::Check check = nbd::Validate(*request, negotiated_);
+  if (check.verdict == nbd::Check::Verdict::kDisconnect) {
+    Close(check.why);
+    return false;
+  }
+  const uint32_t payload = nbd::PayloadLength(*request);
+  if (payload > 0 && payload <= kDirectReadThresholdBytes &&
+      avail < nbd::kRequestHeaderBytes + payload) {
+    return false;  // small payload still arriving: wait for the rest in the read buffer
+  }
+  if (request->type == nbd::kCmdDisc) {
+    begin_ += nbd::kRequestHeaderBytes;
+    disconnecting_ = true;
+    MaybeFinishDisconnect();
+    return false;
+  }
+  const bool ok = check.verdict == nbd::Check::Verdict::kOk;
+  size_t data_bytes = payload;
+  if (ok && request->type == nbd::kCmdRead) data_bytes = request->length;
+  Buffer data;
+  if (data_bytes > 0) {
+    data = ctx_.buffers.TryGet(data_bytes);
+    if (!data) {
+      RetryLater();  // the shared memory budget is spent: wait, don't grow
+      return false;
+    }
+  }
+  Op* op = AllocOp();
+  op->request = *request;
+  op->check = check;
+  op->data = std::move(data);
+  op->charged_bytes = data_bytes;
+  inflight_bytes_ += data_bytes;
+  begin_ += nbd::kRequestHeaderBytes;
+  if (payload > 0) {
+    size_t have = std::min<size_t>(payload, end_ - begin_);
+    std::memcpy(op->data.data(), in_.data() + begin_, have);
+    begin_ += have;
+    if (have < payload) {
+      ReadPayloadDirect(op, have);
+      return false;
+    }
+  }
+  Submit(op);
+  return true;
+}
+
+// Streams the rest of a large WRITE payload straight into its buffer.
+void Connection::ReadPayloadDirect(Op* op, size_t have) {
+  FB_ASSERT(begin_ == end_);
+  FB_ASSERT(have < op->data.size());
+  begin_ = end_ = 0;
+  reading_ = true;
+  asio::async_read(socket_, asio::buffer(op->data.data() + have, op->data.size() - have),
+                   [self = shared_from_this(), op](const asio::error_code& ec, size_t) {
+                     self->reading_ = false;
+                     if (ec) {
+                       self->FreeOp(op);
+                       return self->Close("client left mid-payload");
+                     }
+                     self->Submit(op);
+                     self->ProcessInput();
+                     self->ReadMore();
+                   });
+}
+
+void Connection::RetryLater() {
+  retry_timer_.expires_after(std::chrono::milliseconds(1));
+  retry_timer_.async_wait([self = shared_from_this()](const asio::error_code& ec) {
+    if (ec) return;
+    self->ProcessInput();
+    self->ReadMore();
+  });
+}
+
+// ---- Transmission: execution ---------------------------------------------------------------
+
+void Connection::Submit(Op* op) {
+  const nbd::Request& r = op->request;
+  if (op->check.verdict != nbd::Check::Verdict::kOk) {
+    op->data.Reset();  // a rejected WRITE's payload was read only to stay in sync
+    return Finish(op);
+  }
+  if (r.type == nbd::kCmdCache || (r.type == nbd::kCmdRead && r.length == 0)) return Finish(op);
+  if (r.type == nbd::kCmdRead && r.length <= kInlineReadMaxBytes) {
+    // Answer cached reads on this thread: a worker hop costs more than the copy.
+    op->status = volume_->Read(r.offset, op->data.span(), env::ReadOptions{.nowait = true});
+    if (op->status.code() != Code::kWouldBlock) return Finish(op);
+  }
+  op->keep_alive = shared_from_this();
+  ctx_.workers.Submit(op);
+}
+
+void Connection::Op::Run() {
+  status = Execute(*conn->volume_, request, data.span(), runs);
+  // Completion goes back to the connection's own thread. The handler owns the connection
+  // reference, so a handler dropped at shutdown still releases it.
+  asio::post(conn->socket_.get_executor(),
+             [keep = std::move(keep_alive), op = this] { keep->OnWorkerDone(op); });
+}
+
+void Connection::OnWorkerDone(Op* op) {
+  if (closed_) return FreeOp(op);
+  Finish(op);
+}
+
+void Connection::Finish(Op* op) {
+  const nbd::Request& r = op->request;
+  op->head.clear();
+  op->send_data = false;
+  uint32_t error = op->check.verdict == nbd::Check::Verdict::kOk
+                       ? (op->status.ok() ? 0 : nbd::NbdError(op->status, r.type, r.flags))
+                       : op->check.error;
+  if (error != 0) {
+    std::string_view why = op->status.ok() ? op->check.why : op->status.message();
+    if (!op->status.ok()) Log(LogLevel::kWarn, "request failed: {}", op->status.ToString());
+    nbd::EncodeStatusReply(op->head, negotiated_, r.cookie, error, why);
+  } else if (r.type == nbd::kCmdRead && r.length > 0) {
+    nbd::EncodeReadDataHeader(op->head, negotiated_, r.cookie, r.offset, r.length, true);
+    op->send_data = true;
+  } else if (r.type == nbd::kCmdBlockStatus) {
+    op->extents.clear();
+    for (const store::Allocation& run : op->runs) {
+      FB_ASSERT(run.length > 0 && run.length <= UINT32_MAX);
+      uint32_t flags = (run.hole ? nbd::kStateHole : 0) | (run.zero ? nbd::kStateZero : 0);
+      op->extents.push_back({uint32_t(run.length), flags});
+    }
+    nbd::EncodeBlockStatus(op->head, r.cookie, *negotiated_.base_allocation_id, op->extents);
+  } else {
+    nbd::EncodeStatusReply(op->head, negotiated_, r.cookie, 0);
+  }
+  if (!op->send_data) op->data.Reset();
+  out_queue_.push_back(op);
+  StartWrite();
+}
+
+// ---- Transmission: output ------------------------------------------------------------------
+
+void Connection::StartWrite() {
+  if (writing_ || handshake_writing_ || out_queue_.empty() || closed_) return;
+  size_t count = std::min(out_queue_.size(), kMaxRepliesPerWrite);
+  gather_.clear();
+  out_writing_.assign(out_queue_.begin(), out_queue_.begin() + long(count));
+  out_queue_.erase(out_queue_.begin(), out_queue_.begin() + long(count));
+  for (Op* op : out_writing_) {
+    gather_.push_back(asio::buffer(op->head));
+    if (op->send_data) gather_.push_back(asio::buffer(op->data.data(), op->data.size()));
+  }
+  writing_ = true;
+  asio::async_write(socket_, gather_,
+                    [self = shared_from_this(), count](const asio::error_code& ec, size_t) {
+                      self->writing_ = false;
+                      if (ec) {
+                        for (Op* op : self->out_writing_) self->FreeOp(op);
+                        self->out_writing_.clear();
+                        return self->Close("reply write failed");
+                      }
+                      self->OnWritten(count);
+                    });
+}
+
+void Connection::OnWritten(size_t count) {
+  FB_ASSERT(count == out_writing_.size());
+  bool was_paused = Paused();
+  for (Op* op : out_writing_) FreeOp(op);
+  out_writing_.clear();
+  StartWrite();
+  if (disconnecting_) return MaybeFinishDisconnect();
+  if (was_paused && !Paused()) {
+    ProcessInput();
+    ReadMore();
+  }
+}
+
+void Connection::MaybeFinishDisconnect() {
+  if (inflight_ > 0 || closed_) return;
+  Close("client disconnected (NBD_CMD_DISC)");
+}
+
+// ---- Op pool -------------------------------------------------------------------------------
+
+Connection::Op* Connection::AllocOp() {
+  FB_ASSERT(inflight_ < kMaxInflightPerConnection);
+  Op* op;
+  if (free_ops_.empty()) {
+    all_ops_.push_back(std::make_unique<Op>());
+    op = all_ops_.back().get();
+    op->conn = this;
+    op->head.reserve(64);
+  } else {
+    op = free_ops_.back();
+    free_ops_.pop_back();
+  }
+  ++inflight_;
+  return op;
+}
+
+void Connection::FreeOp(Op* op) {
+  FB_ASSERT(inflight_ > 0);
+  FB_ASSERT(inflight_bytes_ >= op->charged_bytes);
+  --inflight_;
+  inflight_bytes_ -= op->charged_bytes;
+  op->charged_bytes = 0;
+  op->data.Reset();
+  op->status = Status::Ok();
+  free_ops_.push_back(op);
+}
+
+}  // namespace fb::server

@@ -1,0 +1,115 @@
+// Connection: one NBD client, from greeting to close, pumped by its event loop's thread.
+// It owns the socket and the protocol state; the codec decides (handshake, validation, reply
+// shapes) and dispatch.cc executes. Requests run concurrently and are answered as they finish
+// (out of order); reads of cached data are answered on this thread, everything else on a
+// disk worker. Threading: every method runs on the loop thread except Op::Run (a worker).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <asio.hpp>
+
+#include "net/listener.h"
+#include "proto/nbd/export.h"
+#include "proto/nbd/handshake.h"
+#include "proto/nbd/reply.h"
+#include "proto/nbd/request.h"
+#include "server/buffer_pool.h"
+#include "server/worker_pool.h"
+#include "store/volume.h"
+
+namespace fb::server {
+
+class VolumeLookup;
+
+struct ConnectionContext {
+  const nbd::ExportCatalog& catalog;
+  VolumeLookup& volumes;
+  BufferPool& buffers;
+  WorkerPool& workers;
+  std::atomic<size_t>& live_connections;
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(ConnectionContext context, net::Socket socket);
+  ~Connection();
+  void Start();
+
+ private:
+  // One request between its header arriving and its reply leaving the socket.
+  struct Op final : Task {
+    Connection* conn = nullptr;
+    std::shared_ptr<Connection> keep_alive;  // held only while on a worker
+    nbd::Request request;
+    nbd::Check check;
+    Buffer data;  // WRITE payload or READ result
+    uint64_t charged_bytes = 0;  // counted in inflight_bytes_ until freed
+    Status status;
+    std::vector<store::Allocation> runs;
+    std::vector<nbd::Extent> extents;
+    std::vector<uint8_t> head;  // encoded reply header (and small payloads)
+    bool send_data = false;
+    void Run() override;
+  };
+
+  // Handshake phase.
+  void WriteHandshakeOutput();
+  void ReadHandshake();
+  void FeedHandshake();
+  void EnterTransmission(nbd::Negotiated negotiated);
+
+  // Transmission phase.
+  void ReadMore();
+  void ProcessInput();
+  bool AdmitOne();  // false: stop parsing for now
+  void ReadPayloadDirect(Op* op, size_t have);
+  void Submit(Op* op);
+  void OnWorkerDone(Op* op);
+  void Finish(Op* op);  // encode the reply and queue it
+  void StartWrite();
+  void OnWritten(size_t count);
+  void RetryLater();
+  void MaybeFinishDisconnect();
+
+  Op* AllocOp();
+  void FreeOp(Op* op);
+  void Close(std::string_view why);
+  bool Paused() const;
+
+  ConnectionContext ctx_;
+  net::Socket socket_;
+  asio::steady_timer retry_timer_;
+  bool closed_ = false;
+
+  // Input: [begin_, end_) of in_ holds received, unparsed bytes.
+  std::vector<uint8_t> in_;
+  size_t begin_ = 0;
+  size_t end_ = 0;
+  bool reading_ = false;
+
+  std::optional<nbd::Handshake> handshake_;
+  std::vector<uint8_t> handshake_out_;
+  bool handshake_writing_ = false;
+  bool handshake_done_ = false;
+
+  nbd::Negotiated negotiated_;
+  store::Volume* volume_ = nullptr;
+  bool disconnecting_ = false;  // NBD_CMD_DISC seen: finish in-flight work, then close
+
+  std::vector<std::unique_ptr<Op>> all_ops_;
+  std::vector<Op*> free_ops_;
+  size_t inflight_ = 0;
+  uint64_t inflight_bytes_ = 0;
+  std::vector<Op*> out_queue_;     // replies ready to send, in completion order
+  std::vector<Op*> out_writing_;   // replies in the current socket write
+  std::vector<asio::const_buffer> gather_;
+  bool writing_ = false;
+};
+
+}  // namespace fb::server
