@@ -227,7 +227,9 @@ wait_ready() {
   return 2
 }
 
-_spawn() { # LOGNAME CMD...: starts CMD in the background, sets SPAWNED_PID and SPAWNED_LOG
+# _spawn LOGNAME CMD...: starts CMD in the background with output to $TEST_TMP/LOGNAME.N.log;
+# sets SPAWNED_PID and SPAWNED_LOG. The PID is killed on exit.
+_spawn() {
   LOG_SEQ=$((LOG_SEQ + 1))
   SPAWNED_LOG=$TEST_TMP/$1.$LOG_SEQ.log
   shift
@@ -235,6 +237,11 @@ _spawn() { # LOGNAME CMD...: starts CMD in the background, sets SPAWNED_PID and 
   "$@" >>"$SPAWNED_LOG" 2>&1 </dev/null &
   SPAWNED_PID=$!
   STARTED_PIDS+=("$SPAWNED_PID")
+}
+
+# Same, for a server process: it also joins the current server generation (SERVER_PIDS).
+_spawn_server() {
+  _spawn "$@"
   SERVER_PIDS+=("$SPAWNED_PID")
 }
 
@@ -276,7 +283,7 @@ start_firebreak() {
     fi
   done
   [ ${#uris[@]} -gt 0 ] || die "start_firebreak: no --listen given"
-  _spawn firebreak "$FIREBREAK" serve "${args[@]}"
+  _spawn_server firebreak "$FIREBREAK" serve "${args[@]}"
   FB_PID=$SPAWNED_PID
   FB_LOG=$SPAWNED_LOG
   local u rc
@@ -310,7 +317,7 @@ start_peer() {
     *) die "start_peer: unknown kind $kind" ;;
   esac
   if [[ $addr == unix:* ]]; then uri="nbd+unix:///$name?socket=${addr#unix:}"; else uri="nbd://127.0.0.1:$addr/$name"; fi
-  _spawn "$kind-$name" "${cmd[@]}"
+  _spawn_server "$kind-$name" "${cmd[@]}"
   local rc=0
   wait_ready "$SPAWNED_PID" "$uri" || rc=$?
   [ $rc -eq 0 ] || _fail_start "$SPAWNED_PID" "$SPAWNED_LOG" $rc "${cmd[*]}"
