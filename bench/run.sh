@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# The A/B benchmark: the same fio nbd-engine workloads against firebreak, nbdkit's file plugin and
+# qemu-nbd, on one preallocated image, one server at a time, interleaved by workload (and the
+# server order rotated each round) so machine drift hits every server alike. Writes raw fio JSON,
+# server CPU samples and the table from bench/report.py to a results directory.
+# See bench/README.md. Knobs (environment):
+#   BENCH_SERVERS    "firebreak nbdkit qemu-nbd" (firebreak dropped if $FIREBREAK is missing)
+#   BENCH_WORKLOADS  "a b c d e f"
+#   BENCH_SIZE       image size (4GiB)          BENCH_RUNTIME  seconds per job (10)
+#   BENCH_RAMP       ramp seconds (2)           BENCH_ROUNDS   interleaved rounds (1)
+#   BENCH_DIR        where the image lives (/var/tmp/firebreak-bench)
+#   BENCH_RESULTS    results directory (bench/results/<UTC timestamp>)
+#   BENCH_TRANSPORT  tcp | unix (tcp)           BENCH_WARM     drop | read | none (drop)
+#   BENCH_FIREBREAK_ARGS  extra words for `firebreak serve`
+set -euo pipefail
+BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$BENCH_ROOT/.." && pwd)
+export FIREBREAK=${FIREBREAK:-$REPO_ROOT/build/firebreak}
+SERVER=nbdkit  # lib.sh wants one; the bench picks servers itself
+# shellcheck source=../tests/interop/lib.sh
+source "$REPO_ROOT/tests/interop/lib.sh"
+require_cmd fio nbdkit qemu-nbd nbdinfo fallocate dd
+
+have_firebreak() { [ -x "$FIREBREAK" ] && "$FIREBREAK" serve --help >/dev/null 2>&1; }
+if [ -n "${BENCH_SERVERS:-}" ]; then
+  SERVERS=($BENCH_SERVERS)
+else
+  SERVERS=(nbdkit qemu-nbd)
+  have_firebreak && SERVERS=(firebreak nbdkit qemu-nbd)
+fi
+for s in "${SERVERS[@]}"; do
+  case "$s" in
+    firebreak) have_firebreak || die "BENCH_SERVERS has firebreak but $FIREBREAK cannot serve" ;;
+    nbdkit | qemu-nbd) ;;
+    *) die "unknown server '$s' in BENCH_SERVERS" ;;
+  esac
+done
+WORKLOADS=(${BENCH_WORKLOADS:-a b c d e f})
+SIZE=${BENCH_SIZE:-4GiB}
+SIZE_B=$(size_bytes "$SIZE")
+RUNTIME=${BENCH_RUNTIME:-10}
+RAMP=${BENCH_RAMP:-2}
+ROUNDS=${BENCH_ROUNDS:-1}
+TRANSPORT=${BENCH_TRANSPORT:-tcp}
+WARM=${BENCH_WARM:-drop}
+BDIR=${BENCH_DIR:-/var/tmp/firebreak-bench}
+RESULTS=${BENCH_RESULTS:-$BENCH_ROOT/results/$(date -u +%Y%m%dT%H%M%SZ)}
+VOL=bench
+mkdir -p "$BDIR" "$RESULTS"
+
+# fio arguments per workload (one connection each, as in docs/ANCHORS.md).
+workload_args() {
+  case "$1" in
+    a) echo "--rw=randread --bs=4k --iodepth=1" ;;
+    b) echo "--rw=randread --bs=4k --iodepth=32" ;;
+    c) echo "--rw=randwrite --bs=4k --iodepth=32" ;;
+    d) echo "--rw=randwrite --bs=4k --iodepth=1 --fsync=1" ;;
+    e) echo "--rw=write --bs=1M --iodepth=8" ;;
+    f) echo "--rw=read --bs=1M --iodepth=8" ;;
+    *) die "unknown workload '$1'" ;;
+  esac
+}
+
+# --- The image: one preallocated raw file shared by every server. ---------------------------
+# firebreak keeps a volume's bytes in DIR/volumes/NAME.img (a raw file, docs/on-disk-layout.md);
+# when firebreak is benchmarked it creates the volume and the peers serve that same file.
+if printf '%s\n' "${SERVERS[@]}" | grep -qx firebreak; then
+  FB_DIR=$BDIR/fb
+  IMG=$FB_DIR/volumes/$VOL.img
+  if [ -e "$IMG" ] && [ "$(stat -c %s "$IMG")" != "$SIZE_B" ]; then
+    note "removing the old $IMG of another size"
+    rm -rf "$FB_DIR"
+  fi
+  port=$(free_port)
+  start_firebreak --listen "127.0.0.1:$port" --dir "$FB_DIR" --volume "$VOL=$SIZE_B"
+  stop_server
+  [ -f "$IMG" ] && [ "$(stat -c %s "$IMG")" = "$SIZE_B" ] ||
+    die "firebreak did not create $IMG of $SIZE_B bytes; the peers cannot share its image"
+else
+  IMG=$BDIR/$VOL.img
+  [ -e "$IMG" ] && [ "$(stat -c %s "$IMG")" != "$SIZE_B" ] && rm -f "$IMG"
+  [ -e "$IMG" ] || truncate -s "$SIZE_B" "$IMG"
+fi
+fallocate -l "$SIZE_B" "$IMG"   # preallocate (keeps existing data)
+note "image $IMG ($SIZE), servers: ${SERVERS[*]}, workloads: ${WORKLOADS[*]}, rounds $ROUNDS"
+
+# --- Starting one server at a time. -----------------------------------------------------------
+BENCH_URI=""
+BENCH_PID=""
+start_bench_server() {
+  local s=$1 port sock=$TEST_TMP/bench.sock addr uri
+  rm -f "$sock"
+  port=$(free_port)
+  if [ "$TRANSPORT" = unix ]; then
+    uri="nbd+unix:///$VOL?socket=$sock"
+  else
+    uri="nbd://127.0.0.1:$port/$VOL"
+  fi
+  SERVER_PIDS=()
+  case "$s" in
+    firebreak)
+      if [ "$TRANSPORT" = unix ]; then addr="unix:$sock"; else addr="127.0.0.1:$port"; fi
+      # shellcheck disable=SC2086
+      start_firebreak --listen "$addr" --dir "$FB_DIR" --volume "$VOL" ${BENCH_FIREBREAK_ARGS:-}
+      BENCH_PID=$FB_PID
+      ;;
+    nbdkit)
+      local a=(-i 127.0.0.1 -p "$port")
+      [ "$TRANSPORT" = unix ] && a=(-U "$sock")
+      _spawn_server nbdkit nbdkit -f -t 4 "${a[@]}" file "$IMG"
+      BENCH_PID=$SPAWNED_PID
+      ;;
+    qemu-nbd)
+      local a=(-b 127.0.0.1 -p "$port")
+      [ "$TRANSPORT" = unix ] && a=(-k "$sock")
+      _spawn_server qemu-nbd qemu-nbd -f raw --cache=writeback --aio=io_uring -e 4 -t \
+        -x "$VOL" "${a[@]}" "$IMG"
+      BENCH_PID=$SPAWNED_PID
+      ;;
+  esac
+  local rc=0
+  wait_ready "$BENCH_PID" "$uri" || rc=$?
+  [ $rc -eq 0 ] || _fail_start "$BENCH_PID" "$SPAWNED_LOG" $rc "$s"
+  BENCH_URI=$uri
+}
+
+# Puts the page cache in the same state before every job: write back and drop this file's
+# pages, then read it once sequentially (BENCH_WARM=drop); or just read it (read); or nothing.
+warm_cache() {
+  case "$WARM" in
+    drop)
+      sync "$IMG"
+      dd if="$IMG" iflag=nocache count=0 status=none
+      dd if="$IMG" of=/dev/null bs=1M status=none
+      ;;
+    read) dd if="$IMG" of=/dev/null bs=1M status=none ;;
+    none) ;;
+    *) die "BENCH_WARM must be drop, read or none" ;;
+  esac
+}
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# run_job ROUND WORKLOAD SERVER: one fio job; JSON and CPU samples into $RESULTS.
+run_job() {
+  local round=$1 w=$2 s=$3 base
+  base=$RESULTS/r$round-$w-$s
+  start_bench_server "$s"
+  warm_cache
+  local t0 t1 t2 c0 c1 c2 fio_pid rc=0
+  # shellcheck disable=SC2046
+  fio --name="$w-$s" --ioengine=nbd --uri="$BENCH_URI" $(workload_args "$w") \
+    --size="$SIZE_B" --time_based --runtime="$RUNTIME" --ramp_time="$RAMP" --norandommap \
+    --randrepeat=0 --percentile_list=50:99:99.9 --output-format=json --output="$base.json" \
+    >"$base.fio.log" 2>&1 &
+  fio_pid=$!
+  c0=$(cpu_ticks "$BENCH_PID")
+  t0=$(date +%s.%N)
+  sleep "$RAMP"
+  c1=$(cpu_ticks "$BENCH_PID")
+  t1=$(date +%s.%N)
+  wait "$fio_pid" || rc=$?
+  c2=$(cpu_ticks "$BENCH_PID")
+  t2=$(date +%s.%N)
+  printf '{"server":"%s","workload":"%s","round":%d,"pid":%d,"clk_tck":%d,"ticks_start":%d,"ticks_ramp_end":%d,"ticks_end":%d,"t_start":%s,"t_ramp_end":%s,"t_end":%s,"fio_exit":%d}\n' \
+    "$s" "$w" "$round" "$BENCH_PID" "$(getconf CLK_TCK)" "$c0" "$c1" "$c2" "$t0" "$t1" "$t2" "$rc" \
+    >"$base.cpu.json"
+  stop_server
+  [ $rc -eq 0 ] || { cat "$base.fio.log" >&2; die "fio $w against $s failed (exit $rc)"; }
+  echo "  round $round workload $w $s: done"
+}
+
+# Metadata for the report.
+{
+  echo "{"
+  echo "\"date_utc\": \"$(date -u +%FT%TZ)\", \"size\": $SIZE_B, \"runtime\": $RUNTIME, \"ramp\": $RAMP,"
+  echo "\"rounds\": $ROUNDS, \"transport\": \"$TRANSPORT\", \"warm\": \"$WARM\", \"image\": \"$IMG\","
+  echo "\"servers\": [$(printf '"%s",' "${SERVERS[@]}" | sed 's/,$//')],"
+  echo "\"workloads\": [$(printf '"%s",' "${WORKLOADS[@]}" | sed 's/,$//')],"
+  echo "\"kernel\": \"$(uname -r)\", \"nproc\": $(nproc),"
+  echo "\"versions\": {\"fio\": \"$(fio --version)\", \"nbdkit\": \"$(nbdkit --version | head -1)\","
+  echo "  \"qemu-nbd\": \"$(qemu-nbd --version | head -1)\","
+  echo "  \"repo_head\": \"$(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)\"}"
+  echo "}"
+} >"$RESULTS/meta.json"
+
+n=${#SERVERS[@]}
+for ((round = 1; round <= ROUNDS; round++)); do
+  echo "round $round of $ROUNDS"
+  for w in "${WORKLOADS[@]}"; do
+    for ((i = 0; i < n; i++)); do
+      s=${SERVERS[$(((i + round - 1) % n))]}   # rotate the order each round
+      run_job "$round" "$w" "$s"
+    done
+  done
+done
+
+"$PY" "$BENCH_ROOT/report.py" "$RESULTS" | tee "$RESULTS/table.txt"
+echo "results: $RESULTS"
