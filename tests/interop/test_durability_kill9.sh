@@ -9,7 +9,7 @@ require_server firebreak
 require_cmd qemu-io nbdcopy
 
 MiB=1048576
-start_server vm1=64MiB
+start_server --unix vm1=64MiB
 U=$(uri vm1)
 
 # Phase A: a mix of writes over [0, 32M), then FLUSH. These must all survive.
@@ -37,9 +37,11 @@ while kill -0 "$FIO_PID" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.1
 kill -0 "$FIO_PID" 2>/dev/null && die "fio still running 10 s after its server was killed (client hang)"
 wait "$FIO_PID" 2>/dev/null || true
 
-# Restart on the same directory.
-start_server vm1=64MiB
+# Restart on the same directory and the same unix socket path (left behind by the kill).
+start_server --unix vm1=64MiB
 U=$(uri vm1)
+run nbdinfo --can connect "$(uri vm1 unix)"
+ok "restart after kill -9 listens again on the stale unix socket path"
 T=60 run nbdcopy "$U" "$TEST_TMP/after.img"
 head -c $((32 * MiB)) "$TEST_TMP/after.img" | sha256sum | cmp -s - "$TEST_TMP/flushed.sha" ||
   die "data flushed before kill -9 changed after restart (cmp before.img after.img: $(cmp "$TEST_TMP/before.img" "$TEST_TMP/after.img" | head -1))"
@@ -63,9 +65,21 @@ sys.exit(1 if bad else 0)
 EOF
 ok "unflushed and in-flight writes at the kill read back as old or new per sector"
 
-# A clean SIGTERM restart keeps everything too.
+# A clean SIGTERM restart keeps everything too, also with writes in flight at the signal.
 run qemu-io -f raw -c "write -P 0xdd 56M 4M" "$U"
-stop_server
+_spawn fio fio --name=term --ioengine=nbd --uri="$U" --rw=randwrite --bs=4k --iodepth=32 \
+  --offset=60M --size=4M --time_based --runtime=20
+FIO_PID=$SPAWNED_PID
+sleep 1
+t0=$SECONDS
+kill -TERM "$FB_PID"
+st=0
+timeout 15 tail --pid="$FB_PID" -f /dev/null || die "firebreak still running 15 s after SIGTERM under load"
+wait "$FB_PID" || st=$?
+[ $st -eq 0 ] || { cat "$FB_LOG" >&2; die "firebreak exited $st on SIGTERM under load, want 0"; }
+ok "SIGTERM with 32 writes in flight: firebreak exited 0 in $((SECONDS - t0)) s"
+wait "$FIO_PID" 2>/dev/null || true
+SERVER_PIDS=()
 start_server vm1=64MiB
 run qemu-io -r -f raw -c "read -P 0xdd 56M 4M" -c "read -P 0xcc 48M 1M" -c "read -P 0x5a 0 1000" "$(uri vm1)"
 ok "SIGTERM + restart: an unflushed write before a clean shutdown is intact"
