@@ -109,6 +109,44 @@ def second_client(stop):
         reader["error"] = repr(e)
 
 
+def read_flood():
+    """The read side: BP_COUNT 32 MiB READs pipelined by a client that reads no reply (and has
+    a tiny receive buffer). The server must stop reading requests rather than queue 6.4 GiB of
+    replies, and keep serving a second client."""
+    base = rss_kib()
+    s = handshake()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.settimeout(1)
+    sent = 0
+    t0 = time.monotonic()
+    try:
+        for i in range(COUNT):
+            s.sendall(struct.pack(">IHHQQI", 0x25609513, 0, 0, 0x20000 + i, (i % SLOTS) * CHUNK,
+                                  CHUNK))
+            sent += 1
+    except socket.timeout:
+        pass  # the server stopped reading requests: backpressure
+    peak = base
+    for _ in range(30):
+        peak = max(peak, rss_kib())
+        time.sleep(0.05)
+    h = nbd.NBD()
+    h.connect_uri(URI)
+    t1 = time.monotonic()
+    h.pread(4096, 300 * MiB)
+    dt = time.monotonic() - t1
+    h.shutdown()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+    print(f"read flood: {sent}/{COUNT} x 32 MiB READs sent in {time.monotonic() - t0:.1f} s "
+          f"with no reply read; server RSS base {base // 1024} MiB, peak {peak // 1024} MiB; "
+          f"a second client's read took {dt * 1000:.0f} ms", flush=True)
+    if peak > RSS_MAX_KIB:
+        fail(f"read flood: server RSS peaked at {peak // 1024} MiB > {RSS_MAX_KIB // 1024} MiB")
+    if dt > READ_MAX_S:
+        fail(f"read flood: the second client waited {dt:.1f} s for a 4 KiB read")
+
+
 def main():
     payload = memoryview(b"\xa7" * CHUNK)
     base_rss = rss_kib()
@@ -163,6 +201,7 @@ def main():
     elif reader["reads"] < 5 or reader["max_s"] > READ_MAX_S:
         fail(f"second client starved: {reader['reads']} reads, slowest {reader['max_s']:.1f} s")
     s.close()
+    read_flood()
     h = nbd.NBD()
     h.connect_uri(URI)
     for slot in range(SLOTS):
