@@ -17,30 +17,37 @@ bool CanRunOutOfSpace(uint16_t command) {
          command == kCmdFlush;
 }
 
-bool WritesRange(uint16_t command) {
-  return command == kCmdWrite || command == kCmdWriteZeroes;
-}
+bool WritesRange(uint16_t command) { return command == kCmdWrite || command == kCmdWriteZeroes; }
 
 }  // namespace
 
 uint32_t NbdError(const Status& status, uint16_t command, uint16_t flags) {
   uint32_t error = kEio;
   switch (status.code()) {
-    case Code::kOk: return 0;
+    case Code::kOk:
+      return 0;
     case Code::kResourceExhausted:
       error = CanRunOutOfSpace(command) ? kEnospc : kEio;
       break;
-    case Code::kPermissionDenied: error = kEperm; break;
-    case Code::kInvalidArgument: error = kEinval; break;
+    case Code::kPermissionDenied:
+      error = kEperm;
+      break;
+    case Code::kInvalidArgument:
+      error = kEinval;
+      break;
     // Past the end is ENOSPC for writes and EINVAL otherwise, matching what Validate answers
     // for the same request before it reaches the store.
-    case Code::kOutOfRange: error = WritesRange(command) ? kEnospc : kEinval; break;
+    case Code::kOutOfRange:
+      error = WritesRange(command) ? kEnospc : kEinval;
+      break;
     // ENOTSUP is reserved for FAST_ZERO ("cannot zero fast"); anywhere else a client would not
     // know it, so the request was simply not valid for this export.
     case Code::kUnimplemented:
       error = (command == kCmdWriteZeroes && (flags & kCmdFlagFastZero)) ? kEnotsup : kEinval;
       break;
-    default: error = kEio; break;  // fenced, unavailable, I/O, data loss, internal, ...
+    default:
+      error = kEio;
+      break;  // fenced, unavailable, I/O, data loss, internal, ...
   }
   FB_ASSERT(error != 0);
   FB_ASSERT(error != kEshutdown);

@@ -44,8 +44,8 @@ uint16_t TransmissionFlags(const ExportInfo& info, bool structured_replies) {
   // FLUSH, FUA and CACHE are harmless on a read-only export and FUA is valid on any command, so
   // they are always on. CAN_MULTI_CONN holds because no connection has a private cache: every
   // connection talks to the same volume, whose flush covers all of them (NBD.md 1.4).
-  uint16_t flags = kFlagHasFlags | kFlagSendFlush | kFlagSendFua | kFlagSendCache |
-                   kFlagCanMultiConn;
+  uint16_t flags =
+      kFlagHasFlags | kFlagSendFlush | kFlagSendFua | kFlagSendCache | kFlagCanMultiConn;
   if (info.read_only) {
     flags |= kFlagReadOnly;  // TRIM, WRITE_ZEROES and FAST_ZERO would only ever fail EPERM
   } else {

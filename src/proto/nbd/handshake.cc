@@ -44,11 +44,20 @@ HandshakeStep Handshake::Feed(std::span<const uint8_t> in, std::vector<uint8_t>&
     const std::span<const uint8_t> rest = in.subspan(step.consumed);
     size_t used = 0;
     switch (phase_) {
-      case Phase::kClientFlags: used = OnClientFlags(rest, step); break;
-      case Phase::kOptionHeader: used = OnOptionHeader(rest, out, step); break;
-      case Phase::kOptionData: used = OnOptionData(rest, out, step); break;
-      case Phase::kSkipping: used = OnSkipping(rest, out); break;
-      case Phase::kFinished: FB_UNREACHABLE();
+      case Phase::kClientFlags:
+        used = OnClientFlags(rest, step);
+        break;
+      case Phase::kOptionHeader:
+        used = OnOptionHeader(rest, out, step);
+        break;
+      case Phase::kOptionData:
+        used = OnOptionData(rest, out, step);
+        break;
+      case Phase::kSkipping:
+        used = OnSkipping(rest, out);
+        break;
+      case Phase::kFinished:
+        FB_UNREACHABLE();
     }
     // Every step that changes anything consumes input, so this loop always terminates.
     if (used == 0) break;
@@ -144,22 +153,35 @@ void Handshake::FinishOption(std::vector<uint8_t>& out, HandshakeStep& step) {
   FB_ASSERT(option_data_.size() == option_length_);
   phase_ = Phase::kOptionHeader;  // unless a handler ends the handshake
   switch (option_) {
-    case kOptExportName: OnExportName(out, step); break;
+    case kOptExportName:
+      OnExportName(out, step);
+      break;
     case kOptAbort:
       EncodeAck(out, option_);  // any data is ignored, as the spec says
       Finish(step, State::kClose, "client sent NBD_OPT_ABORT");
       break;
-    case kOptList: OnList(out); break;
+    case kOptList:
+      OnList(out);
+      break;
     case kOptInfo:
-    case kOptGo: OnInfoOrGo(out, step); break;
-    case kOptStructuredReply: OnStructuredReply(out); break;
+    case kOptGo:
+      OnInfoOrGo(out, step);
+      break;
+    case kOptStructuredReply:
+      OnStructuredReply(out);
+      break;
     case kOptListMetaContext:
-    case kOptSetMetaContext: OnMetaContext(out); break;
-    case kOptStartTls: EncodeOptionError(out, option_, kRepErrPolicy, "TLS is not enabled"); break;
+    case kOptSetMetaContext:
+      OnMetaContext(out);
+      break;
+    case kOptStartTls:
+      EncodeOptionError(out, option_, kRepErrPolicy, "TLS is not enabled");
+      break;
     case kOptExtendedHeaders:
       EncodeOptionError(out, option_, kRepErrUnsup, "extended headers are not supported");
       break;
-    default: FB_UNREACHABLE();  // unknown options are skipped, never buffered
+    default:
+      FB_UNREACHABLE();  // unknown options are skipped, never buffered
   }
   option_data_.clear();
 }

@@ -24,7 +24,7 @@ struct HandshakeStep {
   enum class State { kNeedMore, kDone, kClose };
   size_t consumed = 0;  // bytes of `in` used; the caller drops them
   State state = State::kNeedMore;
-  Negotiated negotiated;    // valid when kDone
+  Negotiated negotiated;     // valid when kDone
   std::string close_reason;  // set when kClose, for the log
 };
 
@@ -49,8 +49,7 @@ class Handshake {
   size_t OnClientFlags(std::span<const uint8_t> in, HandshakeStep& step);
   size_t OnOptionHeader(std::span<const uint8_t> in, std::vector<uint8_t>& out,
                         HandshakeStep& step);
-  size_t OnOptionData(std::span<const uint8_t> in, std::vector<uint8_t>& out,
-                      HandshakeStep& step);
+  size_t OnOptionData(std::span<const uint8_t> in, std::vector<uint8_t>& out, HandshakeStep& step);
   size_t OnSkipping(std::span<const uint8_t> in, std::vector<uint8_t>& out);
   void StartSkipping(uint32_t reply_type, std::vector<uint8_t>& out);
   void FinishSkipping(std::vector<uint8_t>& out);

@@ -68,8 +68,8 @@ void EncodeStatusReply(std::vector<uint8_t>& out, const Negotiated& negotiated, 
   FB_ASSERT(out.size() >= start + kChunkHeaderBytes);
 }
 
-void EncodeReadDataHeader(std::vector<uint8_t>& out, const Negotiated& negotiated,
-                          uint64_t cookie, uint64_t offset, uint32_t length, bool done) {
+void EncodeReadDataHeader(std::vector<uint8_t>& out, const Negotiated& negotiated, uint64_t cookie,
+                          uint64_t offset, uint32_t length, bool done) {
   if (!negotiated.structured_replies) {
     FB_ASSERT(done);  // a simple reply is the whole answer
     AppendSimpleReply(out, cookie, 0);
@@ -82,8 +82,8 @@ void EncodeReadDataHeader(std::vector<uint8_t>& out, const Negotiated& negotiate
   AppendBe64(out, offset);
 }
 
-void EncodeReadHole(std::vector<uint8_t>& out, uint64_t cookie, uint64_t offset,
-                    uint32_t length, bool done) {
+void EncodeReadHole(std::vector<uint8_t>& out, uint64_t cookie, uint64_t offset, uint32_t length,
+                    bool done) {
   FB_ASSERT(length > 0);  // a hole of size 0 is a protocol violation
   const size_t start = out.size();
   AppendChunkHeader(out, done ? kReplyFlagDone : 0, kChunkOffsetHole, cookie,

@@ -26,12 +26,12 @@ void EncodeStatusReply(std::vector<uint8_t>& out, const Negotiated& negotiated, 
 // Header for `length` bytes of READ data at `offset`, to be followed by exactly those bytes.
 // Simple: a 16-byte success reply. SR: an OFFSET_DATA chunk header (20 + 8 bytes), with DONE
 // set only when `done` is true.
-void EncodeReadDataHeader(std::vector<uint8_t>& out, const Negotiated& negotiated,
-                          uint64_t cookie, uint64_t offset, uint32_t length, bool done);
+void EncodeReadDataHeader(std::vector<uint8_t>& out, const Negotiated& negotiated, uint64_t cookie,
+                          uint64_t offset, uint32_t length, bool done);
 
 // SR only: an OFFSET_HOLE chunk (reads as zeros) for a READ.
-void EncodeReadHole(std::vector<uint8_t>& out, uint64_t cookie, uint64_t offset,
-                    uint32_t length, bool done);
+void EncodeReadHole(std::vector<uint8_t>& out, uint64_t cookie, uint64_t offset, uint32_t length,
+                    bool done);
 
 // SR only: a NONE chunk with DONE, ending a multi-chunk READ.
 void EncodeDone(std::vector<uint8_t>& out, uint64_t cookie);

@@ -50,12 +50,16 @@ uint16_t AllowedFlags(uint16_t type, const Negotiated& negotiated) {
 bool IsAdvertised(uint16_t type, const Negotiated& negotiated) {
   const uint16_t tflags = negotiated.transmission_flags;
   switch (type) {
-    case kCmdFlush: return tflags & kFlagSendFlush;
-    case kCmdTrim: return tflags & kFlagSendTrim;
-    case kCmdWriteZeroes: return tflags & kFlagSendWriteZeroes;
+    case kCmdFlush:
+      return tflags & kFlagSendFlush;
+    case kCmdTrim:
+      return tflags & kFlagSendTrim;
+    case kCmdWriteZeroes:
+      return tflags & kFlagSendWriteZeroes;
     case kCmdBlockStatus:
       return negotiated.structured_replies && negotiated.base_allocation_id.has_value();
-    default: return true;
+    default:
+      return true;
   }
 }
 

@@ -33,8 +33,8 @@ uint32_t PayloadLength(const Request& request);
 struct Check {
   enum class Verdict { kOk, kError, kDisconnect };
   Verdict verdict = Verdict::kOk;
-  uint32_t error = 0;        // NBD error number when kError
-  std::string_view why;      // static text for the log / structured error message
+  uint32_t error = 0;    // NBD error number when kError
+  std::string_view why;  // static text for the log / structured error message
 };
 
 // Every rule: known command; flags valid for the command and advertised; offset+length

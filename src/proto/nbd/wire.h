@@ -10,7 +10,7 @@
 namespace fb::nbd {
 
 // ---- Magic numbers -------------------------------------------------------------------------
-inline constexpr uint64_t kNbdMagic = 0x4e42444d41474943;  // "NBDMAGIC" (INIT_PASSWD)
+inline constexpr uint64_t kNbdMagic = 0x4e42444d41474943;     // "NBDMAGIC" (INIT_PASSWD)
 inline constexpr uint64_t kOptionMagic = 0x49484156454F5054;  // "IHAVEOPT"
 inline constexpr uint64_t kOptionReplyMagic = 0x0003e889045565a9;
 inline constexpr uint32_t kRequestMagic = 0x25609513;
@@ -136,10 +136,10 @@ inline constexpr size_t kExtendedChunkHeaderBytes = 32;
 
 inline constexpr uint16_t kReplyFlagDone = 1 << 0;
 
-inline constexpr uint16_t kChunkNone = 0;         // empty; must carry DONE
-inline constexpr uint16_t kChunkOffsetData = 1;   // offset (8), data
-inline constexpr uint16_t kChunkOffsetHole = 2;   // offset (8), size (4)
-inline constexpr uint16_t kChunkBlockStatus = 5;  // context id (4), {length (4), flags (4)}+
+inline constexpr uint16_t kChunkNone = 0;            // empty; must carry DONE
+inline constexpr uint16_t kChunkOffsetData = 1;      // offset (8), data
+inline constexpr uint16_t kChunkOffsetHole = 2;      // offset (8), size (4)
+inline constexpr uint16_t kChunkBlockStatus = 5;     // context id (4), {length (4), flags (4)}+
 inline constexpr uint16_t kChunkBlockStatusExt = 6;  // EH only
 inline constexpr uint16_t kChunkErrorBit = 1 << 15;
 inline constexpr uint16_t kChunkError = kChunkErrorBit + 1;        // error (4), msglen (2), msg
@@ -157,8 +157,8 @@ inline constexpr uint32_t kEio = 5;
 inline constexpr uint32_t kEnomem = 12;  // avoid: clients cannot act on it
 inline constexpr uint32_t kEinval = 22;
 inline constexpr uint32_t kEnospc = 28;
-inline constexpr uint32_t kEoverflow = 75;  // DF too large, or oversize no-payload request
-inline constexpr uint32_t kEnotsup = 95;    // only for FAST_ZERO
+inline constexpr uint32_t kEoverflow = 75;   // DF too large, or oversize no-payload request
+inline constexpr uint32_t kEnotsup = 95;     // only for FAST_ZERO
 inline constexpr uint32_t kEshutdown = 108;  // never sent: qemu treats it as a guest I/O error
 
 // ---- Meta contexts (NBD.md 1.8) ------------------------------------------------------------
@@ -184,7 +184,7 @@ static_assert(kSimpleReplyBytes == 4 + 4 + 8);
 static_assert(kChunkHeaderBytes == 4 + 2 + 2 + 8 + 4);
 static_assert(kExtendedChunkHeaderBytes == 4 + 2 + 2 + 8 + 8 + 8);
 static_assert(kOffsetHolePayloadBytes == 8 + 4);
-static_assert((kChunkError & kChunkErrorBit) && (kChunkErrorOffset & kChunkErrorBit));
+static_assert((kChunkError & kChunkErrorBit) != 0 && (kChunkErrorOffset & kChunkErrorBit) != 0);
 static_assert(kMaxStringBytes <= UINT16_MAX, "error chunk messages carry a u16 length");
 
 }  // namespace fb::nbd

@@ -9,8 +9,8 @@
 namespace fb::nbd {
 namespace {
 
-constexpr uint16_t kAllCommands[] = {kCmdRead,  kCmdWrite, kCmdDisc,         kCmdFlush,
-                                     kCmdTrim,  kCmdCache, kCmdWriteZeroes,  kCmdBlockStatus};
+constexpr uint16_t kAllCommands[] = {kCmdRead, kCmdWrite, kCmdDisc,        kCmdFlush,
+                                     kCmdTrim, kCmdCache, kCmdWriteZeroes, kCmdBlockStatus};
 
 TEST(NbdError, OkIsZero) {
   for (uint16_t command : kAllCommands) EXPECT_EQ(NbdError(Status::Ok(), command, 0), 0u);

@@ -12,9 +12,8 @@ namespace {
 
 using testing::MakeExport;
 
-constexpr uint16_t kWritableBase = kFlagHasFlags | kFlagSendFlush | kFlagSendFua |
-                                   kFlagSendTrim | kFlagSendWriteZeroes | kFlagSendCache |
-                                   kFlagCanMultiConn;
+constexpr uint16_t kWritableBase = kFlagHasFlags | kFlagSendFlush | kFlagSendFua | kFlagSendTrim |
+                                   kFlagSendWriteZeroes | kFlagSendCache | kFlagCanMultiConn;
 
 TEST(TransmissionFlags, WritableExportAdvertisesEverythingItHonours) {
   const ExportInfo info = MakeExport("vm1", 1 << 30);
@@ -96,13 +95,13 @@ TEST(CheckExportInfo, RejectsBlockSizesTheSpecForbids) {
   EXPECT_TRUE(with(1, 4096, 32 << 20).ok());
   EXPECT_TRUE(with(512, 512, 512).ok());
   EXPECT_TRUE(with(65536, 65536, 0xffffffff).ok());
-  EXPECT_FALSE(with(0, 4096, 32 << 20).ok());       // not a power of two
-  EXPECT_FALSE(with(3, 4096, 32 << 20).ok());       // not a power of two
+  EXPECT_FALSE(with(0, 4096, 32 << 20).ok());        // not a power of two
+  EXPECT_FALSE(with(3, 4096, 32 << 20).ok());        // not a power of two
   EXPECT_FALSE(with(131072, 131072, 1 << 20).ok());  // min > 64 KiB
-  EXPECT_FALSE(with(1, 256, 32 << 20).ok());        // preferred < 512
-  EXPECT_FALSE(with(4096, 2048, 32 << 20).ok());    // preferred < min
-  EXPECT_FALSE(with(1, 3000, 32 << 20).ok());       // preferred not a power of two
-  EXPECT_FALSE(with(1, 4096, 4095).ok());           // max < preferred
+  EXPECT_FALSE(with(1, 256, 32 << 20).ok());         // preferred < 512
+  EXPECT_FALSE(with(4096, 2048, 32 << 20).ok());     // preferred < min
+  EXPECT_FALSE(with(1, 3000, 32 << 20).ok());        // preferred not a power of two
+  EXPECT_FALSE(with(1, 4096, 4095).ok());            // max < preferred
 }
 
 }  // namespace

@@ -25,9 +25,9 @@ using testing::Wire;
 using State = HandshakeStep::State;
 
 struct Session {
-  std::vector<uint8_t> out;       // everything the server wrote after the greeting
-  HandshakeStep last;             // the final step
-  size_t consumed = 0;            // total bytes the handshake took
+  std::vector<uint8_t> out;  // everything the server wrote after the greeting
+  HandshakeStep last;        // the final step
+  size_t consumed = 0;       // total bytes the handshake took
   size_t feeds = 0;
 };
 
@@ -144,8 +144,8 @@ TEST_F(HandshakeTest, GoWithEmptyNameSelectsTheDefaultExport) {
 }
 
 TEST_F(HandshakeTest, GoSendsRequestedInfoInAFixedOrder) {
-  Session run = Client({Option(kOptGo, InfoData("ro", {kInfoBlockSize, kInfoDescription, 999,
-                                                    kInfoName, kInfoName}))});
+  Session run = Client({Option(
+      kOptGo, InfoData("ro", {kInfoBlockSize, kInfoDescription, 999, kInfoName, kInfoName}))});
   ASSERT_EQ(run.last.state, State::kDone);
   const auto replies = ParseReplies(run.out);
   ASSERT_EQ(replies.size(), 5u);
@@ -197,10 +197,10 @@ TEST_F(HandshakeTest, InfoDoesNotEnterTransmission) {
 
 TEST_F(HandshakeTest, MalformedInfoIsErrInvalid) {
   const std::vector<std::vector<uint8_t>> bad = {
-      {},                                            // shorter than 6 bytes (len 0)
-      {0, 0, 0},                                     // shorter than 6 bytes
-      Wire().U32(4).Text("vm1").U16(0).bytes,        // namelen > optlen - 6
-      Wire().U32(0xffffffff).U16(0).bytes,           // namelen wraps any addition
+      {},                                             // shorter than 6 bytes (len 0)
+      {0, 0, 0},                                      // shorter than 6 bytes
+      Wire().U32(4).Text("vm1").U16(0).bytes,         // namelen > optlen - 6
+      Wire().U32(0xffffffff).U16(0).bytes,            // namelen wraps any addition
       Wire().U32(3).Text("vm1").U16(2).U16(1).bytes,  // fewer info requests than counted
       Wire().U32(3).Text("vm1").U16(0).U16(1).bytes,  // trailing bytes
       Wire().U32(3).Text("vm1").U16(0xffff).bytes,    // hostile count
@@ -227,7 +227,8 @@ TEST_F(HandshakeTest, ExportNamePadsWith124ZerosUnlessNoZeroes) {
   const uint16_t flags = TransmissionFlags(vm1, false);
   for (bool no_zeroes : {false, true}) {
     const uint32_t cflags = kClientFlagFixedNewstyle | (no_zeroes ? kClientFlagNoZeroes : 0);
-    const auto input = Concat({ClientFlags(cflags), Option(kOptExportName, Wire().Text("vm1").bytes)});
+    const auto input =
+        Concat({ClientFlags(cflags), Option(kOptExportName, Wire().Text("vm1").bytes)});
     Session run = Drive(catalog_, input);
     ASSERT_EQ(run.last.state, State::kDone);
     std::vector<uint8_t> expected = Wire().U64(1ull << 30).U16(flags).bytes;
@@ -312,7 +313,8 @@ TEST_F(HandshakeTest, StartTlsIsPolicyAndExtendedHeadersUnsupported) {
 TEST_F(HandshakeTest, UnknownOptionSkipsExactlyItsLength) {
   // The payload of the unknown option looks like an option header: it must not be parsed.
   const auto decoy = Option(kOptAbort);
-  Session run = Client({Option(0x1234, decoy), Option(0xffffffff), Option(kOptGo, InfoData("vm1"))});
+  Session run =
+      Client({Option(0x1234, decoy), Option(0xffffffff), Option(kOptGo, InfoData("vm1"))});
   ASSERT_EQ(run.last.state, State::kDone);
   const auto replies = ParseReplies(run.out);
   ASSERT_EQ(replies.size(), 5u);
@@ -400,22 +402,19 @@ TEST_F(HandshakeTest, TooManyOptionsClose) {
 
 // ---- Meta contexts ------------------------------------------------------------------------
 
-std::vector<uint8_t> MetaContext(uint32_t id) {
-  return Wire().U32(id).Text(kBaseAllocation).bytes;
-}
+std::vector<uint8_t> MetaContext(uint32_t id) { return Wire().U32(id).Text(kBaseAllocation).bytes; }
 
 TEST_F(HandshakeTest, ListMetaContextWithNoQueryListsBaseAllocation) {
   Session run = Client({Option(kOptListMetaContext, MetaData("vm1", {}))});
-  const std::vector<OptionReply> expected = {
-      {kOptListMetaContext, kRepMetaContext, MetaContext(0)},
-      {kOptListMetaContext, kRepAck, {}}};
+  const std::vector<OptionReply> expected = {{kOptListMetaContext, kRepMetaContext, MetaContext(0)},
+                                             {kOptListMetaContext, kRepAck, {}}};
   EXPECT_EQ(ParseReplies(run.out), expected);
 }
 
 TEST_F(HandshakeTest, ListMetaContextMatchesNamespaceAndIgnoresUnknown) {
-  Session run = Client({Option(kOptListMetaContext, MetaData("vm1", {"base:"})),
-                    Option(kOptListMetaContext, MetaData("vm1", {"qemu:dirty-bitmap:a",
-                                                                  "base:nope"}))});
+  Session run =
+      Client({Option(kOptListMetaContext, MetaData("vm1", {"base:"})),
+              Option(kOptListMetaContext, MetaData("vm1", {"qemu:dirty-bitmap:a", "base:nope"}))});
   const auto replies = ParseReplies(run.out);
   ASSERT_EQ(replies.size(), 3u);
   EXPECT_EQ(replies[0].type, kRepMetaContext);
@@ -431,18 +430,18 @@ TEST_F(HandshakeTest, ListMetaContextDoesNotNeedStructuredReplies) {
 
 TEST_F(HandshakeTest, SetMetaContextNeedsStructuredRepliesFirst) {
   Session run = Client({Option(kOptSetMetaContext, MetaData("vm1", {"base:allocation"})),
-                    Option(kOptGo, InfoData("vm1"))});
+                        Option(kOptGo, InfoData("vm1"))});
   ASSERT_EQ(run.last.state, State::kDone);
   EXPECT_EQ(ParseReplies(run.out).front().type, kRepErrInvalid);
   EXPECT_FALSE(run.last.negotiated.base_allocation_id.has_value());
 }
 
 TEST_F(HandshakeTest, SetMetaContextSelectsBaseAllocationWithTheFixedId) {
-  Session run = Client({Option(kOptStructuredReply),
-                    Option(kOptSetMetaContext,
-                           MetaData("vm1", {"x-firebreak:foo", "base:allocation",
-                                            "base:allocation"})),
-                    Option(kOptGo, InfoData("vm1"))});
+  Session run =
+      Client({Option(kOptStructuredReply),
+              Option(kOptSetMetaContext,
+                     MetaData("vm1", {"x-firebreak:foo", "base:allocation", "base:allocation"})),
+              Option(kOptGo, InfoData("vm1"))});
   ASSERT_EQ(run.last.state, State::kDone);
   const auto replies = ParseReplies(run.out);
   ASSERT_GE(replies.size(), 3u);
@@ -454,8 +453,8 @@ TEST_F(HandshakeTest, SetMetaContextSelectsBaseAllocationWithTheFixedId) {
 TEST_F(HandshakeTest, SetMetaContextIdIsTheSameOnEveryConnection) {
   for (int connection = 0; connection < 3; ++connection) {
     Session run = Client({Option(kOptStructuredReply),
-                      Option(kOptSetMetaContext, MetaData("ro", {"base:allocation"})),
-                      Option(kOptGo, InfoData("ro"))});
+                          Option(kOptSetMetaContext, MetaData("ro", {"base:allocation"})),
+                          Option(kOptGo, InfoData("ro"))});
     EXPECT_EQ(run.last.negotiated.base_allocation_id, std::optional<uint32_t>(1));
   }
 }
@@ -463,14 +462,14 @@ TEST_F(HandshakeTest, SetMetaContextIdIsTheSameOnEveryConnection) {
 TEST_F(HandshakeTest, SetMetaContextReplacesThePreviousSelection) {
   const auto set_base = Option(kOptSetMetaContext, MetaData("vm1", {"base:allocation"}));
   const std::vector<std::vector<uint8_t>> replacements = {
-      Option(kOptSetMetaContext, MetaData("vm1", {})),                // selects none
-      Option(kOptSetMetaContext, MetaData("vm1", {"base:"})),          // SET wants full names
-      Option(kOptSetMetaContext, MetaData("nope", {"base:allocation"})),  // fails: ERR_UNKNOWN
+      Option(kOptSetMetaContext, MetaData("vm1", {})),                     // selects none
+      Option(kOptSetMetaContext, MetaData("vm1", {"base:"})),              // SET wants full names
+      Option(kOptSetMetaContext, MetaData("nope", {"base:allocation"})),   // fails: ERR_UNKNOWN
       Option(kOptSetMetaContext, Wire().U32(3).Text("vm1").U32(2).bytes),  // fails: malformed
   };
   for (const auto& replacement : replacements) {
-    Session run = Client({Option(kOptStructuredReply), set_base, replacement,
-                      Option(kOptGo, InfoData("vm1"))});
+    Session run = Client(
+        {Option(kOptStructuredReply), set_base, replacement, Option(kOptGo, InfoData("vm1"))});
     ASSERT_EQ(run.last.state, State::kDone);
     EXPECT_FALSE(run.last.negotiated.base_allocation_id.has_value());
   }
@@ -478,8 +477,8 @@ TEST_F(HandshakeTest, SetMetaContextReplacesThePreviousSelection) {
 
 TEST_F(HandshakeTest, SetMetaContextForAnotherExportDoesNotApply) {
   Session run = Client({Option(kOptStructuredReply),
-                    Option(kOptSetMetaContext, MetaData("ro", {"base:allocation"})),
-                    Option(kOptGo, InfoData("vm1"))});
+                        Option(kOptSetMetaContext, MetaData("ro", {"base:allocation"})),
+                        Option(kOptGo, InfoData("vm1"))});
   ASSERT_EQ(run.last.state, State::kDone);
   EXPECT_FALSE(run.last.negotiated.base_allocation_id.has_value());
   // "" and "vm1" name the same export, so a context set on one applies to the other.
@@ -497,9 +496,9 @@ TEST_F(HandshakeTest, MetaContextForUnknownExportIsErrUnknown) {
 TEST_F(HandshakeTest, HostileMetaContextLengthsAreErrInvalid) {
   const std::vector<std::vector<uint8_t>> bad = {
       {},
-      Wire().U32(100).Text("vm1").U32(0).bytes,              // namelen > optlen - 8
-      Wire().U32(0xfffffffc).U32(0).bytes,                  // namelen near 2^32
-      Wire().U32(3).Text("vm1").U32(0xffffffff).bytes,       // nq that overflows nq * 4
+      Wire().U32(100).Text("vm1").U32(0).bytes,                // namelen > optlen - 8
+      Wire().U32(0xfffffffc).U32(0).bytes,                     // namelen near 2^32
+      Wire().U32(3).Text("vm1").U32(0xffffffff).bytes,         // nq that overflows nq * 4
       Wire().U32(3).Text("vm1").U32(0x40000001).U32(0).bytes,  // nq * 4 wraps to 4
       Wire().U32(3).Text("vm1").U32(1).U32(0xffffffff).Text("base:").bytes,  // query too long
       Wire().U32(3).Text("vm1").U32(1).U32(5).Text("base:").U16(0).bytes,    // trailing bytes
@@ -520,8 +519,7 @@ TEST_F(HandshakeTest, HostileMetaContextLengthsAreErrInvalid) {
 std::vector<uint8_t> BusyClient() {
   return Concat({ClientFlags(), Option(kOptList), Option(0x4242, {1, 2, 3, 4, 5}),
                  Option(kOptInfo, InfoData("ro", {kInfoName, kInfoDescription})),
-                 Option(kOptStructuredReply),
-                 Option(kOptListMetaContext, MetaData("vm1", {})),
+                 Option(kOptStructuredReply), Option(kOptListMetaContext, MetaData("vm1", {})),
                  Option(kOptSetMetaContext, MetaData("vm1", {"base:allocation"})),
                  Option(kOptGo, InfoData("vm1", {kInfoBlockSize})),
                  std::vector<uint8_t>(28, 0x25)});  // first request, pipelined
@@ -552,8 +550,8 @@ TEST_F(HandshakeTest, FeedConsumesEverythingItCanInOneCall) {
     const auto first = handshake.Feed(std::span(input).first(cut), out);
     ASSERT_EQ(first.state, State::kNeedMore);
     const size_t out_size = out.size();
-    const auto again = handshake.Feed(std::span(input).subspan(first.consumed,
-                                                               cut - first.consumed), out);
+    const auto again =
+        handshake.Feed(std::span(input).subspan(first.consumed, cut - first.consumed), out);
     EXPECT_EQ(again.consumed, 0u) << cut;
     EXPECT_EQ(out.size(), out_size);
   }

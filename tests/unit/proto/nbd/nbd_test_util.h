@@ -74,8 +74,7 @@ inline std::vector<uint8_t> InfoData(std::string_view name, std::vector<uint16_t
   return w.bytes;
 }
 
-inline std::vector<uint8_t> MetaData(std::string_view name,
-                                     std::vector<std::string_view> queries) {
+inline std::vector<uint8_t> MetaData(std::string_view name, std::vector<std::string_view> queries) {
   Wire w;
   w.U32(uint32_t(name.size())).Text(name).U32(uint32_t(queries.size()));
   for (std::string_view query : queries) w.U32(uint32_t(query.size())).Text(query);

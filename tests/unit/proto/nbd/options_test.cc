@@ -33,7 +33,7 @@ TEST(ParseInfoRequest, ReadsNameAndKnownInfoTypes) {
 
 TEST(ParseInfoRequest, BoundariesOfTheNameLength) {
   EXPECT_TRUE(ParseInfoRequest(Wire().U32(0).U16(0).bytes).ok());
-  EXPECT_TRUE(ParseInfoRequest(Wire().U32(2).Text("ab").U16(0).bytes).ok());  // len - 6
+  EXPECT_TRUE(ParseInfoRequest(Wire().U32(2).Text("ab").U16(0).bytes).ok());   // len - 6
   EXPECT_FALSE(ParseInfoRequest(Wire().U32(3).Text("ab").U16(0).bytes).ok());  // len - 5
   EXPECT_FALSE(ParseInfoRequest(Wire().U32(2).Text("ab").bytes).ok());         // no count
   EXPECT_FALSE(ParseInfoRequest(Wire().U32(2).Text("ab").U16(0).Text("x").bytes).ok());
@@ -104,14 +104,13 @@ TEST(EncodeOptionReplies, ServerAndMetaContext) {
   std::vector<uint8_t> out;
   EncodeServerReply(out, "vm1");
   EncodeMetaContextReply(out, kOptSetMetaContext, 1, "base:allocation");
-  const auto expected =
-      Wire()
-          .Raw(ReplyHeader(kOptList, kRepServer, 7).U32(3).Text("vm1").bytes)
-          .Raw(ReplyHeader(kOptSetMetaContext, kRepMetaContext, 19)
-                   .U32(1)
-                   .Text("base:allocation")
-                   .bytes)
-          .bytes;
+  const auto expected = Wire()
+                            .Raw(ReplyHeader(kOptList, kRepServer, 7).U32(3).Text("vm1").bytes)
+                            .Raw(ReplyHeader(kOptSetMetaContext, kRepMetaContext, 19)
+                                     .U32(1)
+                                     .Text("base:allocation")
+                                     .bytes)
+                            .bytes;
   EXPECT_EQ(out, expected);
 }
 

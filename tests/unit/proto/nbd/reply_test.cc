@@ -31,8 +31,12 @@ TEST(EncodeStatusReply, SimpleReplyWithoutStructuredReplies) {
   EncodeStatusReply(out, kSimple, kCookie, 0);
   EncodeStatusReply(out, kSimple, kCookie, kEnospc, "the message has nowhere to go");
   const auto expected = Wire()
-                            .U32(kSimpleReplyMagic).U32(0).U64(kCookie)
-                            .U32(kSimpleReplyMagic).U32(kEnospc).U64(kCookie)
+                            .U32(kSimpleReplyMagic)
+                            .U32(0)
+                            .U64(kCookie)
+                            .U32(kSimpleReplyMagic)
+                            .U32(kEnospc)
+                            .U64(kCookie)
                             .bytes;
   EXPECT_EQ(out, expected);
   EXPECT_EQ(out.size(), 2 * kSimpleReplyBytes);
@@ -102,9 +106,9 @@ TEST(EncodeReadHole, IsAnOffsetHoleChunk) {
   std::vector<uint8_t> out;
   EncodeReadHole(out, kCookie, 8192, 4096, false);
   EncodeReadHole(out, kCookie, 12288, 1, true);
-  const auto expected = Concat(
-      {Chunk(0, kChunkOffsetHole, 12).U64(8192).U32(4096).bytes,
-       Chunk(kReplyFlagDone, kChunkOffsetHole, 12).U64(12288).U32(1).bytes});
+  const auto expected =
+      Concat({Chunk(0, kChunkOffsetHole, 12).U64(8192).U32(4096).bytes,
+              Chunk(kReplyFlagDone, kChunkOffsetHole, 12).U64(12288).U32(1).bytes});
   EXPECT_EQ(out, expected);
 }
 
@@ -132,8 +136,10 @@ TEST(EncodeBlockStatus, OneChunkWithContextAndDescriptors) {
   EncodeBlockStatus(out, kCookie, kBaseAllocationId, extents);
   const auto expected = Chunk(kReplyFlagDone, kChunkBlockStatus, 4 + 16)
                             .U32(kBaseAllocationId)
-                            .U32(4096).U32(3)
-                            .U32(8192).U32(0)
+                            .U32(4096)
+                            .U32(3)
+                            .U32(8192)
+                            .U32(0)
                             .bytes;
   EXPECT_EQ(out, expected);
 }

@@ -153,8 +153,7 @@ TEST(Validate, FastZeroOnlyOnWriteZeroesAndOnlyIfAdvertised) {
   EXPECT_EQ(ErrorOf(Make(kCmdWrite, 0, 512, kCmdFlagFastZero), kPlain), kEinval);
   ExportInfo slow = Writable();
   slow.can_fast_zero = false;
-  EXPECT_EQ(ErrorOf(Make(kCmdWriteZeroes, 0, 512, kCmdFlagFastZero), NegotiatedFor(slow)),
-            kEinval);
+  EXPECT_EQ(ErrorOf(Make(kCmdWriteZeroes, 0, 512, kCmdFlagFastZero), NegotiatedFor(slow)), kEinval);
 }
 
 TEST(Validate, DfOnlyOnReadAndOnlyWithStructuredReplies) {
@@ -230,8 +229,8 @@ TEST(Validate, ReadOnlyRejectsChangesWithEperm) {
 
 TEST(Validate, UnadvertisedCommandsAreEinval) {
   Negotiated negotiated = kPlain;
-  negotiated.transmission_flags &= ~(kFlagSendFlush | kFlagSendTrim | kFlagSendWriteZeroes |
-                                     kFlagSendCache | kFlagSendFastZero);
+  negotiated.transmission_flags &=
+      ~(kFlagSendFlush | kFlagSendTrim | kFlagSendWriteZeroes | kFlagSendCache | kFlagSendFastZero);
   EXPECT_EQ(ErrorOf(Make(kCmdFlush, 0, 0), negotiated), kEinval);
   EXPECT_EQ(ErrorOf(Make(kCmdTrim, 0, 512), negotiated), kEinval);
   EXPECT_EQ(ErrorOf(Make(kCmdWriteZeroes, 0, 512), negotiated), kEinval);
