@@ -65,21 +65,9 @@ sys.exit(1 if bad else 0)
 EOF
 ok "unflushed and in-flight writes at the kill read back as old or new per sector"
 
-# A clean SIGTERM restart keeps everything too, also with writes in flight at the signal.
+# A clean SIGTERM restart keeps everything too (shutdown under load: test_shutdown.sh).
 run qemu-io -f raw -c "write -P 0xdd 56M 4M" "$U"
-_spawn fio fio --name=term --ioengine=nbd --uri="$U" --rw=randwrite --bs=4k --iodepth=32 \
-  --offset=60M --size=4M --time_based --runtime=20
-FIO_PID=$SPAWNED_PID
-sleep 1
-t0=$SECONDS
-kill -TERM "$FB_PID"
-st=0
-timeout 15 tail --pid="$FB_PID" -f /dev/null || die "firebreak still running 15 s after SIGTERM under load"
-wait "$FB_PID" || st=$?
-[ $st -eq 0 ] || { cat "$FB_LOG" >&2; die "firebreak exited $st on SIGTERM under load, want 0"; }
-ok "SIGTERM with 32 writes in flight: firebreak exited 0 in $((SECONDS - t0)) s"
-wait "$FIO_PID" 2>/dev/null || true
-SERVER_PIDS=()
+stop_server
 start_server vm1=64MiB
 run qemu-io -r -f raw -c "read -P 0xdd 56M 4M" -c "read -P 0xcc 48M 1M" -c "read -P 0x5a 0 1000" "$(uri vm1)"
 ok "SIGTERM + restart: an unflushed write before a clean shutdown is intact"
