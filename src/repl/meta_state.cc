@@ -1,0 +1,107 @@
+// MetaState: promise, blank flag and activity log, and when they must be persisted.
+#include "repl/meta_state.h"
+
+#include <algorithm>
+
+#include "base/assert.h"
+
+namespace fb::repl {
+
+MetaState::MetaState(const VolumeGeometry& geometry, const PersistedState& durable)
+    : geometry_(geometry), durable_(durable) {
+  FB_ASSERT(geometry_.region_bytes > 0);
+  FB_ASSERT(std::is_sorted(durable_.al_regions.begin(), durable_.al_regions.end()));
+  desired_promise_ = durable_.promised_epoch;
+  blank_ = durable_.blank;
+  // Regions from before a restart belong to no tenure we know: tenure 0 trims first.
+  for (uint64_t r : durable_.al_regions) al_[r] = Tag{0, 0};
+}
+
+void MetaState::Promise(Epoch epoch) {
+  FB_ASSERT(epoch > 0);
+  desired_promise_ = std::max(desired_promise_, epoch);
+  FB_ASSERT(desired_promise_ >= durable_.promised_epoch);
+}
+
+void MetaState::Touch(uint64_t offset, uint64_t length, Epoch tenure, uint64_t op_seq) {
+  FB_ASSERT(length > 0);
+  FB_ASSERT(offset + length <= geometry_.size_bytes);
+  uint64_t first = offset / geometry_.region_bytes;
+  uint64_t last = (offset + length - 1) / geometry_.region_bytes;
+  for (uint64_t r = first; r <= last; ++r) {
+    Tag& tag = al_[r];
+    if (tenure > tag.tenure || (tenure == tag.tenure && op_seq > tag.op_seq)) {
+      tag = Tag{tenure, op_seq};
+    }
+  }
+}
+
+bool MetaState::DurableHas(uint64_t region) const {
+  return std::binary_search(durable_.al_regions.begin(), durable_.al_regions.end(), region);
+}
+
+bool MetaState::Covered(uint64_t offset, uint64_t length) const {
+  FB_ASSERT(length > 0);
+  uint64_t first = offset / geometry_.region_bytes;
+  uint64_t last = (offset + length - 1) / geometry_.region_bytes;
+  FB_ASSERT(last < geometry_.region_count());
+  for (uint64_t r = first; r <= last; ++r) {
+    if (!DurableHas(r)) return false;
+  }
+  return true;
+}
+
+void MetaState::Trim(Epoch tenure, uint64_t acked_through) {
+  size_t before = al_.size();
+  std::erase_if(al_, [&](const auto& entry) {
+    const Tag& tag = entry.second;
+    return tag.tenure < tenure || (tag.tenure == tenure && tag.op_seq <= acked_through);
+  });
+  FB_ASSERT(al_.size() <= before);
+}
+
+std::vector<uint64_t> MetaState::Regions() const {
+  std::vector<uint64_t> out = durable_.al_regions;
+  for (const auto& [region, tag] : al_) out.push_back(region);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+bool MetaState::NeedsPersist() const {
+  if (desired_promise_ > durable_.promised_epoch) return true;
+  if (blank_ != durable_.blank) return true;
+  for (const auto& [region, tag] : al_) {
+    if (!DurableHas(region)) return true;
+  }
+  return false;
+}
+
+std::shared_ptr<PersistedState> MetaState::Snapshot() const {
+  auto s = std::make_shared<PersistedState>();
+  s->promised_epoch = desired_promise_;
+  s->blank = blank_;
+  s->al_regions.reserve(al_.size());
+  for (const auto& [region, tag] : al_) s->al_regions.push_back(region);  // map: sorted
+  return s;
+}
+
+bool MetaState::MaybePersist(IoId io, Actions& out) {
+  if (inflight_io_ || !NeedsPersist()) return false;
+  inflight_io_ = io;
+  inflight_state_ = Snapshot();
+  FB_ASSERT(inflight_state_->promised_epoch >= durable_.promised_epoch);
+  out.push_back(PersistState{io, inflight_state_});
+  return true;
+}
+
+void MetaState::OnPersisted(IoId io, const Status& status) {
+  FB_ASSERT(inflight_io_ == io);
+  FB_ASSERT(inflight_state_ != nullptr);
+  // A failed metadata write leaves the old state durable; the next MaybePersist retries.
+  if (status.ok()) durable_ = *inflight_state_;
+  inflight_io_.reset();
+  inflight_state_.reset();
+}
+
+}  // namespace fb::repl

@@ -1,0 +1,69 @@
+// MetaState: a node's durable replication metadata for one volume: the promised epoch (the
+// fencing token), the blank flag, and the activity log (AL: regions that may differ from the
+// other replicas because they hold writes not yet known acknowledged-and-flushed). It decides
+// when a PersistState action is needed and tracks which state is durable, so callers can
+// wait for "promise e is durable" or "these regions are in the durable AL" before acting.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "repl/actions.h"
+#include "repl/types.h"
+
+namespace fb::repl {
+
+class MetaState {
+ public:
+  MetaState(const VolumeGeometry& geometry, const PersistedState& durable);
+
+  // The highest epoch promised or about to be: anything older is refused from now on.
+  Epoch promised() const { return desired_promise_; }
+  bool PromiseDurable(Epoch epoch) const { return durable_.promised_epoch >= epoch; }
+  void Promise(Epoch epoch);
+
+  bool blank() const { return blank_; }
+  // A completed resync made this replica's image whole: no more full copies needed.
+  void ClearBlank() { blank_ = false; }
+
+  // Records that [offset, offset+length) is about to be written by op op_seq of the primary
+  // promoted at tenure (copies use op_seq 0). The write may be issued once Covered().
+  void Touch(uint64_t offset, uint64_t length, Epoch tenure, uint64_t op_seq);
+  bool Covered(uint64_t offset, uint64_t length) const;
+  // Forgets regions whose writes are known acknowledged and durable everywhere in S: older
+  // tenures, or this tenure up to acked_through. Lazily persisted with the next addition.
+  void Trim(Epoch tenure, uint64_t acked_through);
+
+  // Regions that may differ from the source (durable AL and pending additions), sorted.
+  std::vector<uint64_t> Regions() const;
+
+  // Emits PersistState with io when the durable state lacks something a caller waits for
+  // and no persist is in flight. Returns true if it emitted one.
+  bool MaybePersist(IoId io, Actions& out);
+  bool persist_in_flight() const { return inflight_io_.has_value(); }
+  bool OwnsIo(IoId io) const { return inflight_io_ == io; }
+  void OnPersisted(IoId io, const Status& status);
+
+  const PersistedState& durable() const { return durable_; }
+  size_t al_size() const { return al_.size(); }
+
+ private:
+  struct Tag {
+    Epoch tenure = 0;
+    uint64_t op_seq = 0;
+  };
+  bool NeedsPersist() const;
+  std::shared_ptr<PersistedState> Snapshot() const;
+  bool DurableHas(uint64_t region) const;
+
+  const VolumeGeometry geometry_;
+  PersistedState durable_;
+  Epoch desired_promise_ = 0;
+  bool blank_ = false;
+  std::map<uint64_t, Tag> al_;  // working activity log: region -> newest writer
+  std::optional<IoId> inflight_io_;
+  std::shared_ptr<const PersistedState> inflight_state_;
+};
+
+}  // namespace fb::repl

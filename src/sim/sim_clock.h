@@ -1,0 +1,34 @@
+// SimClock: simulated global time, and each node's own monotonic clock derived from it with
+// a fixed offset and a rate drift (TigerBeetle's TimeSim, linear mode). Leases are measured
+// on these local clocks, so drift is what the lease margin must absorb.
+#pragma once
+
+#include <cstdint>
+
+#include "base/assert.h"
+#include "env/clock.h"
+
+namespace fb::sim {
+
+class NodeClock {
+ public:
+  NodeClock() = default;
+  NodeClock(int64_t offset_ns, int64_t drift_ppm) : offset_ns_(offset_ns), drift_ppm_(drift_ppm) {
+    FB_ASSERT(drift_ppm > -100'000 && drift_ppm < 100'000);
+  }
+  // The node's monotonic reading at global time global_ns. Asserts it never goes back.
+  env::Instant Local(int64_t global_ns) {
+    int64_t local = offset_ns_ + global_ns + global_ns / 1'000'000 * drift_ppm_;
+    FB_ASSERT(local >= last_ns_);
+    last_ns_ = local;
+    return env::Instant{local};
+  }
+  int64_t drift_ppm() const { return drift_ppm_; }
+
+ private:
+  int64_t offset_ns_ = 0;
+  int64_t drift_ppm_ = 0;
+  int64_t last_ns_ = INT64_MIN;
+};
+
+}  // namespace fb::sim
