@@ -8,7 +8,8 @@
 #   BENCH_WORKLOADS  "a b c d e f"
 #   BENCH_SIZE       image size (4GiB)          BENCH_RUNTIME  seconds per job (10)
 #   BENCH_RAMP       ramp seconds (2)           BENCH_ROUNDS   interleaved rounds (1)
-#   BENCH_DIR        where the image lives (/var/tmp/firebreak-bench)
+#   BENCH_DIR        reuse this image directory (default: a fresh /var/tmp/firebreak-bench.XXXXXX,
+#                    removed at exit unless BENCH_KEEP_IMAGE=1)
 #   BENCH_RESULTS    results directory (bench/results/<UTC timestamp>)
 #   BENCH_TRANSPORT  tcp | unix (tcp)           BENCH_WARM     drop | read | none (drop)
 #   BENCH_FIREBREAK_ARGS  extra words for `firebreak serve`
@@ -16,14 +17,14 @@ set -euo pipefail
 BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$BENCH_ROOT/.." && pwd)
 export FIREBREAK=${FIREBREAK:-$REPO_ROOT/build/firebreak}
-SERVER=nbdkit  # lib.sh wants one; the bench picks servers itself
+export SERVER=nbdkit  # lib.sh wants one; the bench picks servers itself
 # shellcheck source=../tests/interop/lib.sh
 source "$REPO_ROOT/tests/interop/lib.sh"
 require_cmd fio nbdkit qemu-nbd nbdinfo fallocate dd
 
 have_firebreak() { [ -x "$FIREBREAK" ] && "$FIREBREAK" serve --help >/dev/null 2>&1; }
 if [ -n "${BENCH_SERVERS:-}" ]; then
-  SERVERS=($BENCH_SERVERS)
+  read -r -a SERVERS <<<"$BENCH_SERVERS"
 else
   SERVERS=(nbdkit qemu-nbd)
   have_firebreak && SERVERS=(firebreak nbdkit qemu-nbd)
@@ -35,7 +36,7 @@ for s in "${SERVERS[@]}"; do
     *) die "unknown server '$s' in BENCH_SERVERS" ;;
   esac
 done
-WORKLOADS=(${BENCH_WORKLOADS:-a b c d e f})
+read -r -a WORKLOADS <<<"${BENCH_WORKLOADS:-a b c d e f}"
 SIZE=${BENCH_SIZE:-4GiB}
 SIZE_B=$(size_bytes "$SIZE")
 RUNTIME=${BENCH_RUNTIME:-10}
@@ -43,9 +44,22 @@ RAMP=${BENCH_RAMP:-2}
 ROUNDS=${BENCH_ROUNDS:-1}
 TRANSPORT=${BENCH_TRANSPORT:-tcp}
 WARM=${BENCH_WARM:-drop}
-BDIR=${BENCH_DIR:-/var/tmp/firebreak-bench}
 RESULTS=${BENCH_RESULTS:-$BENCH_ROOT/results/$(date -u +%Y%m%dT%H%M%SZ)}
 VOL=bench
+
+# One bench run at a time on this machine: two at once would measure each other.
+exec 9>/var/tmp/firebreak-bench.lock
+if ! flock -n 9; then
+  note "another bench/run.sh holds /var/tmp/firebreak-bench.lock; waiting (at most ${BENCH_LOCK_WAIT_S:-900} s)"
+  flock -w "${BENCH_LOCK_WAIT_S:-900}" 9 || die "gave up waiting for the other bench run"
+fi
+# A private image directory per run (removed at exit) unless BENCH_DIR names one to reuse.
+if [ -n "${BENCH_DIR:-}" ]; then
+  BDIR=$BENCH_DIR
+else
+  BDIR=$(mktemp -d /var/tmp/firebreak-bench.XXXXXX)
+  [ "${BENCH_KEEP_IMAGE:-0}" = 1 ] || on_exit "rm -rf '$BDIR'"
+fi
 mkdir -p "$BDIR" "$RESULTS"
 
 # fio arguments per workload (one connection each, as in docs/ANCHORS.md).
@@ -96,6 +110,7 @@ start_bench_server() {
   else
     uri="nbd://127.0.0.1:$port/$VOL"
   fi
+  # shellcheck disable=SC2034 # lib.sh state
   SERVER_PIDS=()
   case "$s" in
     firebreak)

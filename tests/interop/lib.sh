@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for the interop tests: start a real NBD server (firebreak, or a peer for A/B
 # runs), wait for it with a bound, run real clients with a bound, and kill by PID on exit.
 # Sourced by every tests/interop/test_*.sh; see tests/interop/README.md for the knobs.
@@ -336,7 +337,7 @@ start_peer() {
 # `uri NAME [tcp|unix]` prints the URI of a volume. firebreak serves all volumes from one
 # process; a peer gets one process per volume and transport, on the same backing file.
 start_server() {
-  local want_unix=0 specs=() attempt
+  local want_unix=0 specs=()
   while [ $# -gt 0 ]; do
     case "$1" in
       --unix) want_unix=1 ;;

@@ -5,7 +5,6 @@
 source "$(dirname "$0")/lib.sh"
 require_cmd nbdinfo qemu-io
 
-MiB=1048576
 start_server vm1=64MiB vm2=32MiB ro1=16MiB:ro
 U=$(uri vm1)
 R=$(uri ro1)

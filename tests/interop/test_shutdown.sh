@@ -14,6 +14,7 @@ signal_and_wait() {
   timeout 15 tail --pid="$FB_PID" -f /dev/null ||
     die "$what: firebreak still running 15 s after SIG$sig"
   wait "$FB_PID" || st=$?
+  # shellcheck disable=SC2034 # lib.sh state
   SERVER_PIDS=()
   if [ $st -ne 0 ]; then
     echo "----- firebreak log -----" >&2
