@@ -78,6 +78,7 @@ void EmbeddedCoordinator::OnLease(env::Instant now, const LeaseRequest& req,
   if (ok) {
     FB_ASSERT(Has(v.record.in_sync, req.node));
     reply.granted = true;
+    v.tenure_leased = true;
     reply.lease_ns = knobs_.lease_ns;
     int64_t expiry = now.ns + knobs_.lease_ns;
     if (expiry > v.lease_expiry.ns) v.lease_expiry = env::Instant{expiry};
@@ -88,7 +89,7 @@ void EmbeddedCoordinator::OnLease(env::Instant now, const LeaseRequest& req,
 bool EmbeddedCoordinator::ValidChange(const VolumeState& v, const ConfigChange& req) const {
   const VolumeRecord& r = v.record;
   if (r.primary != req.node || r.epoch != req.expected_epoch) return false;
-  if (v.record.primary_incarnation != req.incarnation) return false;
+  if (v.record.primary_incarnation != req.incarnation || !v.tenure_leased) return false;
   if (!Has(req.new_in_sync, req.node) || (req.new_in_sync & ~r.members) != 0) return false;
   if (req.joining == kNoNode) {
     // Shrink: a strict subset, the departing replicas are the difference.
@@ -119,11 +120,20 @@ void EmbeddedCoordinator::OnConfigChange(env::Instant now, const ConfigChange& r
   out.push_back({req.node, RecordReply{v.record, req.request_id, committed}});
 }
 
+NodeMask EmbeddedCoordinator::HoldersOfAcked(const VolumeState& v) const {
+  // A tenure that never held a lease acknowledged nothing: the previous holders still hold
+  // every acknowledged write, and the never-started primary may since have lost its cache.
+  NodeMask holders = v.tenure_leased ? v.record.in_sync : v.record.prev_in_sync;
+  return holders != 0 ? holders : v.record.in_sync;
+}
+
 void EmbeddedCoordinator::Promote(env::Instant now, VolumeState& v, NodeId candidate,
                                   std::vector<Outbound>& out) {
-  FB_ASSERT(Has(v.record.in_sync, candidate));  // STALE: only a member of the last S
+  NodeMask holders = HoldersOfAcked(v);
+  FB_ASSERT(Has(holders, candidate));  // STALE: only a member of the last S
   Epoch before = v.record.epoch;
-  v.record.prev_in_sync = v.record.in_sync;
+  v.record.prev_in_sync = holders;
+  v.tenure_leased = false;
   v.record.epoch = before + 1;
   v.record.tenure = v.record.epoch;
   v.record.primary = candidate;
@@ -143,13 +153,15 @@ void EmbeddedCoordinator::Tick(env::Instant now, std::vector<Outbound>& out) {
     // The holder stopped acknowledging at (its send time + lease - margin) on its clock; we
     // wait until (our receive time + lease + margin) on ours.
     if (now.ns <= v.lease_expiry.ns + knobs_.lease_margin_ns) continue;
+    VolumeRecord pool = v.record;
+    pool.in_sync = HoldersOfAcked(v);
     CandidateTable table{};
     for (NodeId n = 0; n < kMaxNodes; ++n) {
       if (!Has(v.record.members, n)) continue;
       table[n].live = Live(now, n);
-      table[n].intact = Has(v.record.in_sync, n) && Intact(v, n);
+      table[n].intact = Has(pool.in_sync, n) && Intact(v, n);
     }
-    NodeId candidate = ChoosePromotion(v.record, table);
+    NodeId candidate = ChoosePromotion(pool, table);
     if (candidate != kNoNode) Promote(now, v, candidate, out);
   }
 }

@@ -38,6 +38,9 @@ class EmbeddedCoordinator final : public Coordinator {
     VolumeRecord record;
     std::array<uint64_t, kMaxNodes> in_sync_boot{};  // boot id at join; 0 = adopt first seen
     env::Instant lease_expiry;                       // on the coordinator's clock
+    // A lease was granted in this tenure, so writes may have been acknowledged under its S.
+    // If not, the last S that may hold acknowledged writes is still prev_in_sync.
+    bool tenure_leased = false;
   };
 
   void OnHeartbeat(env::Instant now, const Heartbeat& hb, std::vector<Outbound>& out);
@@ -46,6 +49,7 @@ class EmbeddedCoordinator final : public Coordinator {
   bool ValidChange(const VolumeState& v, const ConfigChange& req) const;
   bool Live(env::Instant now, NodeId node) const;
   bool Intact(const VolumeState& v, NodeId node) const;
+  NodeMask HoldersOfAcked(const VolumeState& v) const;
   void Promote(env::Instant now, VolumeState& v, NodeId candidate, std::vector<Outbound>& out);
 
   const CoordinatorKnobs knobs_;

@@ -224,6 +224,14 @@ void Primary::IssueLocalWrite(Op& op, Actions& out) {
   FB_ASSERT(IsMutation(op.kind));
   FB_ASSERT(!op.local_issued);
   if (!meta_.Covered(op.offset, op.length)) return;  // waits for the activity log
+  // Overlapping writes land in op order, the order every replica applies them in.
+  for (const auto& [seq, other] : ops_) {
+    if (seq >= op.op_seq) break;
+    if (IsMutation(other.kind) && !other.local_done &&
+        other.offset < op.offset + op.length && op.offset < other.offset + other.length) {
+      return;
+    }
+  }
   IoId io = ctx_.new_io();
   ios_[io] = IoRef{IoRef::Kind::kLocalWrite, op.op_seq};
   op.local_issued = true;
@@ -282,6 +290,7 @@ void Primary::OnLocalDone(Instant now, const IoRef& ref, const Status& status,
       if (it == ops_.end()) return;
       it->second.local_done = true;
       it->second.done |= Bit(ctx_.self);
+      IssueLocalWrites(out);  // a write it held back may go now
       return;
     }
     case IoRef::Kind::kLocalSync: {

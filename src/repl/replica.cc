@@ -110,6 +110,12 @@ void Replica::Drain(Instant now, Actions& out) {
       link.ready.clear();
       return;
     }
+    // Writes of an older link still in flight must land before this link's writes (or its
+    // hello, which the new primary's copies follow) can start, or they could land after.
+    bool old_io = false;
+    for (const auto& [io, f] : ios_) old_io = old_io || f.tenure != link.tenure ||
+                                              f.session != link.session;
+    if (old_io) return;
     // The promise is durable before we answer anything under it.
     if (!meta_.PromiseDurable(link.epoch)) {
       meta_.MaybePersist(ctx_.new_io(), out);
@@ -138,6 +144,13 @@ bool Replica::Apply(const Message& message, Actions& out) {
         Reject(link.primary, h, RejectReason::kIOError, out);
         return true;
       }
+      // Overlapping writes land in link order, as they did on the primary: the replica
+      // converges to the primary's image even when they were in flight together.
+      for (const auto& [seq, range] : link.writes_in_flight) {
+        if (range.first < w.offset + w.length && w.offset < range.first + range.second) {
+          return false;
+        }
+      }
       // Activity log first: the region is durably recorded before its data changes.
       meta_.Touch(w.offset, w.length, h.tenure, h.type == MsgType::kCopy ? 0 : w.op_seq);
       if (!meta_.Covered(w.offset, w.length)) {
@@ -146,14 +159,16 @@ bool Replica::Apply(const Message& message, Actions& out) {
       }
       IoId io = ctx_.new_io();
       ios_[io] = InFlight{h.tenure, h.session, h.seq, false, {}};
-      link.writes_in_flight.insert(h.seq);
+      link.writes_in_flight[h.seq] = {w.offset, w.length};
       out.push_back(DiskWrite{io, w.op, w.offset, w.length, w.fua, w.data, link.epoch,
                               w.op_seq, h.tenure});
       return true;
     }
     case MsgType::kFlush: {
       // Barrier: every write received before the flush must be complete before the sync.
-      if (!link.writes_in_flight.empty() && *link.writes_in_flight.begin() < h.seq) return false;
+      if (!link.writes_in_flight.empty() && link.writes_in_flight.begin()->first < h.seq) {
+        return false;
+      }
       IoId io = ctx_.new_io();
       ios_[io] = InFlight{h.tenure, h.session, h.seq, true, std::get<FlushBody>(message.body)};
       out.push_back(DiskSync{io});
@@ -170,7 +185,10 @@ bool Replica::OnDiskDone(Instant now, IoId io, const Status& status, Actions& ou
   InFlight f = it->second;
   ios_.erase(it);
   Header about{MsgType::kAck, 0, f.seq, ctx_.geometry.volume, f.tenure, f.session};
-  if (!SameLink(about)) return true;  // the link moved on; its primary ignores old acks
+  if (!SameLink(about)) {  // the link moved on; its primary ignores old acks
+    Drain(now, out);          // but the new link may have been waiting for this write
+    return true;
+  }
   Link& link = *link_;
   if (!f.is_sync) link.writes_in_flight.erase(f.seq);
   link.busy.erase(f.seq);

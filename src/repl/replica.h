@@ -39,7 +39,7 @@ class Replica {
     uint64_t next_expected = 1;
     std::map<uint64_t, Message> early;  // arrived ahead of next_expected
     std::deque<Message> ready;          // in order, waiting to be applied
-    std::set<uint64_t> writes_in_flight;
+    std::map<uint64_t, std::pair<uint64_t, uint64_t>> writes_in_flight;  // seq -> range
     std::set<uint64_t> busy;  // accepted, answer not yet sent
     bool failed = false;  // a local I/O error: refuse the rest of the link
   };

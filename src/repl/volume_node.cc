@@ -127,7 +127,7 @@ void VolumeNode::OnRecord(Instant now, const coord::RecordReply& reply, Actions&
   // newer epoch has been promised since.
   bool named = r.primary == identity_.node && r.primary_incarnation == identity_.incarnation &&
                r.tenure == r.epoch && r.epoch >= meta_.promised();
-  if (!named || (promotion_ && promotion_->epoch >= r.epoch)) return;
+  if (!named || r.tenure <= last_tenure_ || (promotion_ && promotion_->epoch >= r.epoch)) return;
   promotion_ = r;
   meta_.Promise(r.epoch);
   if (role_ == Role::kReplica) role_ = Role::kPromoting;
@@ -162,6 +162,7 @@ void VolumeNode::MaybeFinishTransitions(Instant now, Actions& out) {
     meta_.MaybePersist(next_io_++, out);
     if (replica_->io_in_flight() > 0 || !meta_.PromiseDurable(promotion_->epoch)) return;
     replica_.reset();
+    last_tenure_ = promotion_->tenure;
     primary_ = std::make_unique<Primary>(Context(), *promotion_, now, out);
     promotion_.reset();
     role_ = Role::kPrimary;

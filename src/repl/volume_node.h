@@ -69,6 +69,7 @@ class VolumeNode {
   std::unique_ptr<Replica> replica_;   // kReplica, and kPromoting (finishing local I/O)
   std::optional<coord::VolumeRecord> promotion_;  // kPromoting: the record that promoted us
   coord::VolumeRecord record_;                    // newest record seen
+  Epoch last_tenure_ = 0;  // a tenure is started at most once, even by the same process
   Instant last_heartbeat_{INT64_MIN / 2};
 };
 

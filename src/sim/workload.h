@@ -5,6 +5,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <vector>
 
 #include "repl/actions.h"
@@ -51,7 +52,8 @@ class Workload {
     uint64_t count = 0;
     uint64_t value = 0;
     bool fua = false;
-    std::vector<uint64_t> flush_snapshot;  // last_acked per block when a flush was issued
+    // Per block, when a flush was issued: the candidates and the newest finished value.
+    std::vector<std::pair<std::set<uint64_t>, uint64_t>> flush_snapshot;
   };
   std::optional<uint64_t> FreeRange(Rng& rng, uint64_t count);
   repl::ClientRequest Issue(Pending pending, const repl::Payload& data);
