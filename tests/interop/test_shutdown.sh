@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # firebreak only: SIGTERM/SIGINT end `firebreak serve` with exit status 0 within a bound, whether
-# it is idle, has an idle client, a client stuck in the handshake, or 16 writes in flight (five
-# times, as the last case is racy); every write acknowledged before the signal reads back after
-# a restart on the same directory.
+# it is idle, has an idle client, a client stuck in the handshake, or 48 writes in flight on two
+# connections (five times, as the last case is racy); every write acknowledged before the signal
+# reads back after a restart on the same directory.
 source "$(dirname "$0")/lib.sh"
 require_server firebreak
 require_cmd nbdsh
@@ -46,10 +46,14 @@ signal_and_wait TERM "a client stuck in the handshake"
 for i in 1 2 3 4 5; do
   start_server vm1=64MiB
   acked=$TEST_TMP/acked.$i
-  _spawn writer "$PY" "$INTEROP_DIR/acked_writer.py" "$(uri vm1)" 16384 "$acked"
+  # Blocks of [0,32M) once each, recording acknowledgements; fio keeps 32 more writes in
+  # flight on [32M,64M) so the server is busy sending replies when the signal lands.
+  _spawn writer "$PY" "$INTEROP_DIR/acked_writer.py" "$(uri vm1)" 8192 "$acked"
   writer=$SPAWNED_PID
-  sleep 0.7
-  signal_and_wait TERM "round $i: 16 writes in flight"
+  _spawn fio fio --name=load --ioengine=nbd --uri="$(uri vm1)" --rw=randwrite --bs=4k \
+    --iodepth=32 --offset=32M --size=32M --time_based --runtime=20
+  sleep 0.8
+  signal_and_wait TERM "round $i: 48 writes in flight"
   timeout 10 tail --pid="$writer" -f /dev/null || die "the writer did not notice the shutdown"
   start_server vm1=64MiB
   n=$(wc -l <"$acked")
