@@ -138,9 +138,16 @@ void CheckReply(uint32_t type, std::span<const uint8_t> data) {
   }
 }
 
+// The final reply (ACK or error) that ended one option.
+struct Final {
+  uint32_t option;
+  uint32_t type;
+};
+
 // The whole output: option replies, each option ending in ACK or an error, and after an
-// EXPORT_NAME success only its raw 10 (or 134) bytes.
-void CheckOutput(const Outcome& outcome) {
+// EXPORT_NAME success only its raw 10 (or 134) bytes. Returns the final replies in order.
+std::vector<Final> CheckOutput(const Outcome& outcome) {
+  std::vector<Final> finals;
   std::span<const uint8_t> rest = outcome.out;
   uint32_t last_option = 0;
   uint32_t last_type = kRepAck;
@@ -152,6 +159,7 @@ void CheckOutput(const Outcome& outcome) {
     // A new option starts only after the previous one got its final reply.
     if (option != last_option) FB_ASSERT(last_type == kRepAck || IsErrorReply(last_type));
     CheckReply(type, rest.subspan(kOptionReplyHeaderBytes, length));
+    if (type == kRepAck || IsErrorReply(type)) finals.push_back({option, type});
     last_option = option;
     last_type = type;
     rest = rest.subspan(kOptionReplyHeaderBytes + length);
@@ -172,6 +180,53 @@ void CheckOutput(const Outcome& outcome) {
     const Negotiated& n = outcome.negotiated;
     FB_ASSERT(n.transmission_flags == TransmissionFlags(n.export_info, n.structured_replies));
     FB_ASSERT(!n.base_allocation_id || n.structured_replies);
+  }
+  return finals;
+}
+
+// An independent model of the client's framing: flags, then options of 16 header bytes plus
+// `length` data bytes. Every complete option must get exactly one final reply, in order, and
+// Feed must have consumed exactly up to where the model says the server stopped. This is what
+// catches a server that skips or buffers the wrong number of bytes (a desync).
+void CheckFraming(std::span<const uint8_t> data, const Outcome& outcome,
+                  const std::vector<Final>& finals) {
+  auto expect = [&](State state, size_t consumed, size_t answered) {
+    FB_ASSERT(outcome.state == state);
+    FB_ASSERT(outcome.consumed == consumed);
+    FB_ASSERT(finals.size() == answered);
+  };
+  if (data.size() < kClientFlagsBytes) return expect(State::kNeedMore, 0, 0);
+  const uint32_t flags = LoadBe32(data.data());
+  if ((flags & ~kClientFlagsKnown) || !(flags & kClientFlagFixedNewstyle)) {
+    return expect(State::kClose, kClientFlagsBytes, 0);
+  }
+  size_t position = kClientFlagsBytes;
+  size_t answered = 0;
+  for (size_t count = 1;; ++count) {
+    if (data.size() - position < kOptionHeaderBytes) {
+      return expect(State::kNeedMore, position, answered);
+    }
+    const uint8_t* header = data.data() + position;
+    const uint32_t option = LoadBe32(header + 8);
+    const uint32_t length = LoadBe32(header + 12);
+    if (LoadBe64(header) != kOptionMagic || count > kMaxOptionsPerHandshake ||
+        (option == kOptExportName && length > kMaxStringBytes)) {
+      return expect(State::kClose, position + kOptionHeaderBytes, answered);
+    }
+    if (length > data.size() - position - kOptionHeaderBytes) {
+      return expect(State::kNeedMore, data.size(), answered);  // data streams in as it comes
+    }
+    const size_t end = position + kOptionHeaderBytes + length;
+    if (option == kOptExportName) {  // no reply header: raw success, or a hang-up
+      FB_ASSERT(outcome.state != State::kNeedMore);
+      return expect(outcome.state, end, answered);
+    }
+    FB_ASSERT(answered < finals.size());
+    FB_ASSERT(finals[answered].option == option);
+    const uint32_t type = finals[answered++].type;
+    if (option == kOptAbort) return expect(State::kClose, end, answered);
+    if (option == kOptGo && type == kRepAck) return expect(State::kDone, end, answered);
+    position = end;
   }
 }
 
@@ -195,7 +250,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const Catalog catalog;
   const std::span<const uint8_t> input(data, size);
   const Outcome whole = Drive(catalog, input, 0, 0);
-  CheckOutput(whole);
+  CheckFraming(input, whole, CheckOutput(whole));
   CheckSame(whole, Drive(catalog, input, 2, Hash(input)));
   // Byte at a time costs O(size^2) in buffer moves; the piecewise run covers large inputs.
   if (size <= 8192) CheckSame(whole, Drive(catalog, input, 1, 0));
