@@ -663,6 +663,14 @@ void Primary::ReportHealth(Actions& out) const {
   }
 }
 
+size_t Primary::unacked_messages() const {
+  size_t total = 0;
+  for (const auto& peer : peers_) {
+    if (peer && peer->link) total += peer->link->unacked();
+  }
+  return total;
+}
+
 std::optional<ResyncProgress> Primary::Progress(NodeId peer) const {
   if (peer >= kMaxNodes || !peers_[peer] || !peers_[peer]->resync) return std::nullopt;
   return peers_[peer]->resync->progress();

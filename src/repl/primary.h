@@ -60,6 +60,8 @@ class Primary {
   bool LeaseValid(Instant now) const { return lease_.Valid(now); }
   std::optional<ResyncProgress> Progress(NodeId peer) const;
   size_t ops_in_flight() const { return ops_.size(); }
+  // Replication messages sent but not yet acknowledged, over every link.
+  size_t unacked_messages() const;
 
  private:
   struct Op {

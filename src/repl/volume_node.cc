@@ -55,6 +55,15 @@ Epoch VolumeNode::epoch() const {
   return role_ == Role::kPrimary ? primary_->epoch() : meta_.promised();
 }
 
+bool VolumeNode::Idle() const {
+  if (meta_.persist_in_flight()) return false;
+  if (primary_ && (primary_->ops_in_flight() > 0 || primary_->unacked_messages() > 0 ||
+                   primary_->local_io_in_flight() > 0)) {
+    return false;
+  }
+  return !replica_ || replica_->io_in_flight() == 0;
+}
+
 void VolumeNode::OnClientRequest(Instant now, const ClientRequest& request, Actions& out) {
   if (role_ == Role::kPrimary) {
     primary_->OnClient(now, request, out);

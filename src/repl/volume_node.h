@@ -51,6 +51,8 @@ class VolumeNode {
   const Primary* primary() const { return primary_.get(); }
   const MetaState& meta() const { return meta_; }
   NodeId id() const { return identity_.node; }
+  // Nothing in flight: no client op, unacknowledged message, disk or metadata I/O.
+  bool Idle() const;
 
  private:
   RoleContext Context();

@@ -257,6 +257,10 @@ void Cluster::ObserveRecord() {
   FB_ASSERT(r != nullptr);
   if (*r == last_record_) return;
   checkers_.CheckRecord(queue_.now(), last_record_, *r);
+  for (coord::NodeId n = 0; n < nodes_.size(); ++n) {
+    bool joined = coord::Has(r->in_sync, n) && !coord::Has(last_record_.in_sync, n);
+    if (joined || (r->primary == n && r->tenure != last_record_.tenure)) nodes_[n].damaged = false;
+  }
   if (r->epoch != last_record_.epoch) {
     Trace(50, r->epoch, r->primary * 1000003 + r->in_sync);
     Log("coordinator: epoch " + std::to_string(r->epoch) + " primary " +
@@ -379,6 +383,16 @@ bool Cluster::HealAndVerify(int64_t max_ns) {
     return false;
   }
   if (checkers_.failed()) return false;
+  auto quiet = [this] {
+    for (const auto& n : nodes_) {
+      if (!n.vn->Idle()) return false;
+    }
+    return Healthy();
+  };
+  if (!RunUntil(quiet, max_ns)) {
+    checkers_.Fail(now(), "CONV", "replication never went quiet");
+    return false;
+  }
   std::vector<const std::vector<uint8_t>*> images;
   std::vector<coord::NodeId> ids;
   for (coord::NodeId n = 0; n < nodes_.size(); ++n) {
@@ -422,6 +436,7 @@ void Cluster::PowerLoss(coord::NodeId n) {
   if (nodes_[n].up) Crash(n);
   Log("FAULT power loss node " + std::to_string(n));
   nodes_[n].disk.PowerLoss(rng_);
+  nodes_[n].damaged = true;
   ++nodes_[n].boot_id;
 }
 
@@ -434,6 +449,7 @@ void Cluster::Wipe(coord::NodeId n) {
   FB_ASSERT(!nodes_[n].up);
   Log("FAULT wipe disk of node " + std::to_string(n));
   nodes_[n].disk.Wipe();
+  nodes_[n].damaged = true;
   ++nodes_[n].boot_id;
 }
 
@@ -534,6 +550,13 @@ std::string Cluster::Describe() {
     out += "]";
   }
   return out + " client in flight " + std::to_string(workload_.in_flight());
+}
+
+bool Cluster::Repaired() const {
+  for (const auto& n : nodes_) {
+    if (n.damaged) return false;
+  }
+  return Healthy();
 }
 
 const coord::VolumeRecord& Cluster::Record() const { return last_record_; }

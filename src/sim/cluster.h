@@ -86,6 +86,9 @@ class Cluster {
   bool Paused(coord::NodeId node) const { return nodes_[node].paused; }
   // All up and unpaused, S = every member, and the primary holds its lease.
   bool Healthy() const;
+  // Healthy, and no node's lost data (power loss, wiped disk) is still unrepaired: only then
+  // may the nemesis destroy a node's data again without that being a double failure.
+  bool Repaired() const;
   const repl::VolumeNode* node(coord::NodeId n) const { return nodes_[n].vn.get(); }
   const SimDisk& disk(coord::NodeId n) const { return nodes_[n].disk; }
   uint32_t node_count() const { return uint32_t(nodes_.size()); }
@@ -112,6 +115,7 @@ class Cluster {
     bool paused = false;
     uint64_t boot_id = 1;
     uint64_t incarnation = 1;
+    bool damaged = false;  // lost data; repaired when it next joins S (or is promoted)
     std::vector<std::function<void()>> backlog;  // arrived while paused
   };
 

@@ -26,7 +26,7 @@ void InjectOne(Cluster& c) {
       c.At(now + rng.Range(5'000'000, 200'000'000), [&c, n] { c.Restart(n); });
       break;
     case 2:
-      if (!c.Healthy()) break;
+      if (!c.Repaired()) break;
       c.PowerLoss(n);
       c.At(now + rng.Range(5'000'000, 200'000'000), [&c, n] { c.Restart(n); });
       break;
@@ -59,7 +59,7 @@ void InjectOne(Cluster& c) {
       c.At(now + rng.Range(5'000'000, 100'000'000), [&c, n] { c.SetDiskErrors(n, 0); });
       break;
     case 9:  // a replaced disk: full copy
-      if (!c.Healthy() || c.Primary() == n) break;
+      if (!c.Repaired() || c.Primary() == n) break;
       c.Crash(n);
       c.Wipe(n);
       c.At(now + rng.Range(5'000'000, 100'000'000), [&c, n] { c.Restart(n); });
