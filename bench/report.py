@@ -32,6 +32,9 @@ def one_job(fio_path, cpu_path):
     main = w if w["io_bytes"] > r["io_bytes"] else r
     pct = main["clat_ns"].get("percentile", {})
     p99_ns = pct.get("99.000000")
+    sync = job.get("sync", {})
+    flush_p99_ns = (sync.get("lat_ns", {}).get("percentile", {}).get("99.000000")
+                    if sync.get("total_ios") else None)
     io_bytes = r["io_bytes"] + w["io_bytes"]
     # CPU over the measured window only (after the ramp), against the bytes fio counted in it.
     cpu_s = (cpu["ticks_end"] - cpu["ticks_ramp_end"]) / cpu["clk_tck"]
@@ -39,6 +42,7 @@ def one_job(fio_path, cpu_path):
         "iops": r["iops"] + w["iops"],
         "mbps": (r["bw_bytes"] + w["bw_bytes"]) / 1e6,
         "p99_us": p99_ns / 1000 if p99_ns else None,
+        "flush_p99_us": flush_p99_ns / 1000 if flush_p99_ns else None,
         "cpu_s": cpu_s,
         "cpu_s_per_gib": cpu_s / (io_bytes / 2**30) if io_bytes else None,
         "io_bytes": io_bytes,
@@ -52,7 +56,8 @@ def median(xs):
 
 
 def fmt(x, spec):
-    return "-" if x is None else format(x, spec)
+    width = int(spec.split(".")[0] or 0)
+    return "-".rjust(width) if x is None else format(x, spec)
 
 
 def ratio(a, b):
@@ -72,7 +77,8 @@ def main():
     summary = {}
     for (w, s), js in runs.items():
         summary.setdefault(w, {})[s] = {k: median([j[k] for j in js])
-                                        for k in ("iops", "mbps", "p99_us", "cpu_s_per_gib")}
+                                        for k in ("iops", "mbps", "p99_us", "flush_p99_us",
+                                                  "cpu_s_per_gib")}
         summary[w][s]["rounds"] = len(js)
     servers = [s for s in meta["servers"]]
     print(f"FireBreak A/B benchmark, {meta['date_utc']}: fio nbd engine, 1 connection, "
@@ -81,7 +87,8 @@ def main():
           f"{meta['nproc']} CPUs, kernel {meta['kernel']}")
     print(f"versions: {meta['versions']}")
     print()
-    hdr = f"{'workload':<22} {'server':<10} {'IOPS':>9} {'MB/s':>8} {'p99 us':>9} {'CPU s/GiB':>10}"
+    hdr = (f"{'workload':<22} {'server':<10} {'IOPS':>9} {'MB/s':>8} {'p99 us':>9} "
+           f"{'flush p99':>10} {'CPU s/GiB':>10}")
     print(hdr)
     print("-" * len(hdr))
     for w in meta["workloads"]:
@@ -91,7 +98,7 @@ def main():
                 continue
             print(f"{w + ' ' + WORKLOAD_NAMES.get(w, ''):<22} {s:<10} {fmt(m['iops'], '9.0f')} "
                   f"{fmt(m['mbps'], '8.1f')} {fmt(m['p99_us'], '9.0f')} "
-                  f"{fmt(m['cpu_s_per_gib'], '10.2f')}")
+                  f"{fmt(m['flush_p99_us'], '10.0f')} {fmt(m['cpu_s_per_gib'], '10.2f')}")
     peers = [p for p in PEERS if p in servers]
     if "firebreak" in servers and peers:
         print()
@@ -106,12 +113,15 @@ def main():
             if not fb:
                 continue
             for metric, higher_better in (("iops", True), ("p99_us", False),
-                                          ("cpu_s_per_gib", False)):
+                                          ("flush_p99_us", False), ("cpu_s_per_gib", False)):
                 vals = [summary.get(w, {}).get(p, {}).get(metric) for p in peers]
                 present = [v for v in vals if v is not None]
+                if fb.get(metric) is None:
+                    continue
                 best = (max(present) if higher_better else min(present)) if present else None
                 rs = [ratio(fb[metric], v) for v in vals] + [ratio(fb[metric], best)]
-                label = {"iops": "IOPS", "p99_us": "p99", "cpu_s_per_gib": "CPU/GiB"}[metric]
+                label = {"iops": "IOPS", "p99_us": "p99", "flush_p99_us": "flush p99",
+                         "cpu_s_per_gib": "CPU/GiB"}[metric]
                 print(f"{w + ' ' + WORKLOAD_NAMES.get(w, ''):<22} {label:<10} "
                       + " ".join(f"{fmt(r, '12.2f')}" for r in rs))
     print()
