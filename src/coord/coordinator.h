@@ -49,6 +49,7 @@ struct Heartbeat {
   uint64_t incarnation = 0;
   VolumeId volume = 0;
   Epoch promised_epoch = 0;
+  bool blank = false;  // holds no data (new or wiped disk): never a promotion candidate
 };
 
 // The primary asks for (or renews) its lease for `epoch`. The primary measures the lease from

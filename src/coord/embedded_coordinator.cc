@@ -50,6 +50,7 @@ void EmbeddedCoordinator::OnHeartbeat(env::Instant now, const Heartbeat& hb,
   n.seen = true;
   n.boot_id = hb.boot_id;
   n.incarnation = hb.incarnation;
+  n.blank = hb.blank;
   n.last_seen = now;
   auto it = volumes_.find(hb.volume);
   if (it == volumes_.end() || !Has(it->second.record.members, hb.node)) return;
@@ -160,6 +161,7 @@ void EmbeddedCoordinator::Tick(env::Instant now, std::vector<Outbound>& out) {
       if (!Has(v.record.members, n)) continue;
       table[n].live = Live(now, n);
       table[n].intact = Has(pool.in_sync, n) && Intact(v, n);
+      table[n].has_data = !nodes_[n].blank;
     }
     NodeId candidate = ChoosePromotion(pool, table);
     if (candidate != kNoNode) Promote(now, v, candidate, out);

@@ -32,6 +32,7 @@ class EmbeddedCoordinator final : public Coordinator {
     bool seen = false;
     uint64_t boot_id = 0;
     uint64_t incarnation = 0;
+    bool blank = false;
     env::Instant last_seen;
   };
   struct VolumeState {

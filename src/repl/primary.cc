@@ -80,11 +80,14 @@ Primary::Primary(const RoleContext& ctx, const coord::VolumeRecord& record, Inst
 // written it with FUA (durable); a FLUSH only when every member has synced after every write
 // acknowledged before the flush was issued (each replica syncs behind a barrier on its link).
 // S changes only by a coordinator-committed epoch, so a member that missed a write keeps
-// blocking that write's ack until the coordinator has recorded that it left S. And only
-// while our lease holds (no one else can have been promoted) and S has >= min_in_sync members.
+// blocking that write's ack until the coordinator has recorded that it left S; a replica
+// about to be added counts as a member from its final flush on. And only while our lease holds
+// (no one else can have been promoted) and S has at least min_in_sync members.
 bool Primary::MayAcknowledge(const Op& op, Instant now) const {
   if (deposed() || !lease_.Valid(now) || !op.local_done) return false;
-  NodeMask required = in_sync_;
+  // A replica about to be added may already be in the committed S (the reply can be lost
+  // or late), and must hold what a FLUSH made durable: it is required as if it were.
+  NodeMask required = in_sync_ | JoinRequested();
   if (knobs_.test_ack_after_primary_only) {
     required = Bit(ctx_.self);  // TEST ONLY: deliberately broken, see knobs.h
   } else if (Count(in_sync_) < int(min_in_sync_)) {
@@ -93,6 +96,22 @@ bool Primary::MayAcknowledge(const Op& op, Instant now) const {
   FB_ASSERT(Has(required, ctx_.self));
   FB_ASSERT(Has(op.done, ctx_.self));
   return (required & ~op.done) == 0;
+}
+
+NodeMask Primary::JoinRequested() const {
+  NodeMask mask = 0;
+  if (pending_change_ && pending_change_->request.joining != kNoNode) {
+    mask |= Bit(pending_change_->request.joining);
+  }
+  for (NodeId p = 0; p < kMaxNodes; ++p) {
+    if (peers_[p] && peers_[p]->resync &&
+        (peers_[p]->resync->state() == ResyncTarget::State::kFinalFlush ||
+         peers_[p]->resync->state() == ResyncTarget::State::kJoining)) {
+      mask |= Bit(p);
+    }
+  }
+  FB_ASSERT(!Has(mask, ctx_.self));
+  return mask;
 }
 
 uint64_t Primary::FinishedThrough() const {
@@ -489,6 +508,14 @@ void Primary::MaybeFinishResync(Instant now, NodeId p, Actions& out) {
   // copied only while no local write to it is in flight, so the copy then carries them.
   for (const auto& [seq, op] : ops_) {
     if (IsMutation(op.kind) && !Has(op.sent, p) && !op.local_done) return;
+  }
+  // From now on it counts for acks (JoinRequested). Writes that were not mirrored to it
+  // landed locally before its copy was read, and the flush below makes that copy durable.
+  for (auto& [seq, op] : ops_) {
+    if (IsMutation(op.kind) && !Has(op.sent, p)) {
+      FB_ASSERT(op.local_done);
+      op.done |= Bit(p);
+    }
   }
   FlushBody body{false, true, 0};
   peer.link->Send(now, epoch_, MsgType::kFlush, body, LinkCookie{LinkCookie::Kind::kFlush, 0, 0},

@@ -122,6 +122,7 @@ class Primary {
   bool RegionBusy(uint64_t region) const;
   void SendFlush(Instant now, NodeId peer, const Op& op, Actions& out);
   uint64_t FinishedThrough() const;
+  NodeMask JoinRequested() const;
 
   const RoleContext ctx_;
   const Knobs& knobs_;

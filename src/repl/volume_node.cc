@@ -190,7 +190,7 @@ void VolumeNode::Tick(Instant now, Actions& out) {
     last_heartbeat_ = now;
     out.push_back(SendToCoordinator{coord::Heartbeat{identity_.node, identity_.boot_id,
                                                      identity_.incarnation, geometry_.volume,
-                                                     meta_.promised()}});
+                                                     meta_.promised(), meta_.blank()}});
   }
   if (role_ == Role::kPrimary) primary_->Tick(now, out);
   AfterInput(now, out);
