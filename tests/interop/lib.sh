@@ -108,10 +108,10 @@ _lib_cleanup() {
   kill_pids "${STARTED_PIDS[@]}"
   # A sanitizer build (FB_SANITIZE=ON) reports memory errors, UB and leaks on stderr, which
   # lands in the server log: any such report fails the test even if every client was happy.
-  if [ $rc -eq 0 ] && grep -lE 'ERROR: (Address|Leak|Thread)Sanitizer|runtime error:' \
+  if [ $rc -eq 0 ] && grep -lE '(ERROR|WARNING): (Address|Leak|Thread)Sanitizer|runtime error:' \
     "$TEST_TMP"/*.log >/dev/null 2>&1; then
     echo "FAIL: a sanitizer reported an error in a server log" >&2
-    grep -hE -A12 'ERROR: (Address|Leak|Thread)Sanitizer|runtime error:' "$TEST_TMP"/*.log | head -60 >&2
+    grep -hE -A12 '(ERROR|WARNING): (Address|Leak|Thread)Sanitizer|runtime error:' "$TEST_TMP"/*.log | head -60 >&2
     rc=1
   fi
   if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
