@@ -16,7 +16,7 @@ fio_verify() {
   local out=$TEST_TMP/fio-$name.json
   T=90 run fio --name="$name" --ioengine=nbd --uri="$u" --rw=randwrite --iodepth=32 \
     --numjobs=4 --size=48M --offset_increment=64M --verify=crc32c --do_verify=1 \
-    --verify_fatal=1 --randrepeat=0 --runtime=30 --group_reporting=0 \
+    --verify_fatal=1 --verify_state_save=0 --randrepeat=0 --runtime=30 --group_reporting=0 \
     --output-format=json --output="$out" "$@"
   "$PY" - "$out" "$name" <<'EOF' || die "fio $name: job errors or nothing verified (see $out)"
 import json, sys
