@@ -62,3 +62,17 @@ std::vector<LinkCookie> OutboundLink::Outstanding() const {
 }
 
 }  // namespace fb::repl
+
+namespace fb::repl {
+
+std::vector<std::pair<uint64_t, uint64_t>> OutboundLink::UnackedRanges() const {
+  std::vector<std::pair<uint64_t, uint64_t>> out;
+  for (const auto& [seq, sent] : unacked_) {
+    if (const auto* w = std::get_if<WriteBody>(&sent.message.body)) {
+      out.emplace_back(w->offset, w->length);
+    }
+  }
+  return out;
+}
+
+}  // namespace fb::repl

@@ -40,6 +40,8 @@ class OutboundLink {
   size_t unacked() const { return unacked_.size(); }
   bool Full(const Knobs& knobs) const { return unacked_.size() >= knobs.link_window_max; }
   std::vector<LinkCookie> Outstanding() const;
+  // The ranges of every unacknowledged write or copy (what the target may lack).
+  std::vector<std::pair<uint64_t, uint64_t>> UnackedRanges() const;
 
  private:
   struct Sent {

@@ -449,12 +449,17 @@ void Primary::ForgetSent(NodeId peer, ResyncTarget& resync) {
 void Primary::PeerFailed(Instant now, NodeId p, std::string_view why, Actions& out) {
   FB_ASSERT(peers_[p].has_value());
   Peer& peer = *peers_[p];
+  // Everything the link still owes may be missing there, including mirrored writes that
+  // were already acknowledged without it (it was not in S): dirty for its next resync.
+  std::vector<std::pair<uint64_t, uint64_t>> owed;
+  if (peer.link) owed = peer.link->UnackedRanges();
   if (peer.in_sync && !peer.ejecting) {
     // A member of S failed: everything it has not completed is dirty for it, and its
     // completion keeps blocking acks until the coordinator commits S without it.
     peer.ejecting = true;
     peer.resync.emplace(ctx_.geometry, p);
     ForgetSent(p, *peer.resync);
+    for (const auto& [offset, length] : owed) peer.resync->Mark(offset, length);
     peer.resync->RetryAt(Instant{INT64_MAX});
     peer.link.reset();
     out.push_back(Event{EventKind::kReplicaEjected, p, epoch_, std::string("failed: ") +
@@ -464,6 +469,7 @@ void Primary::PeerFailed(Instant now, NodeId p, std::string_view why, Actions& o
   }
   if (peer.resync) {
     ForgetSent(p, *peer.resync);
+    for (const auto& [offset, length] : owed) peer.resync->Mark(offset, length);
     peer.resync->Fail(now, knobs_);
     if (peer.ejecting) peer.resync->RetryAt(Instant{INT64_MAX});
   }
