@@ -62,7 +62,7 @@ struct Header {
 struct WriteBody {
   WriteOp op = WriteOp::kWrite;
   bool fua = false;
-  uint64_t op_seq = 0;  // the primary's operation number (copies: 0)
+  uint64_t op_seq = 0;  // the primary's op number (copies: the newest op issued when read)
   uint64_t offset = 0;
   uint32_t length = 0;
   Payload data;

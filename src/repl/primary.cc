@@ -339,7 +339,9 @@ void Primary::OnLocalDone(Instant now, const IoRef& ref, const Status& status,
       uint64_t offset = peer.resync->region_offset(ref.value);
       uint64_t length = peer.resync->region_length(ref.value);
       FB_ASSERT(data && data->size() == length);
-      WriteBody body{WriteOp::kWrite, false, 0, offset, uint32_t(length), data};
+      // The copy may carry any op issued so far, acknowledged or not: the target's activity
+      // log keeps the region until a flush says every one of them finished.
+      WriteBody body{WriteOp::kWrite, false, next_op_seq_ - 1, offset, uint32_t(length), data};
       peer.link->Send(now, epoch_, MsgType::kCopy, body,
                       LinkCookie{LinkCookie::Kind::kCopy, ref.value, length}, out);
       return;

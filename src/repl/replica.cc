@@ -152,7 +152,7 @@ bool Replica::Apply(const Message& message, Actions& out) {
         }
       }
       // Activity log first: the region is durably recorded before its data changes.
-      meta_.Touch(w.offset, w.length, h.tenure, h.type == MsgType::kCopy ? 0 : w.op_seq);
+      meta_.Touch(w.offset, w.length, h.tenure, w.op_seq);
       if (!meta_.Covered(w.offset, w.length)) {
         meta_.MaybePersist(ctx_.new_io(), out);
         return false;
