@@ -2,6 +2,7 @@
 // because a lease measured on a clock that steps backwards could be granted twice.
 #pragma once
 
+#include <compare>
 #include <cstdint>
 
 namespace fb::env {

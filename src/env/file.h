@@ -48,6 +48,11 @@ class File {
   // returns the file size when no data follows.
   virtual Result<uint64_t> SeekData(uint64_t from) = 0;
   virtual Result<uint64_t> SeekHole(uint64_t from) = 0;
+  // For env::IoQueue only: the descriptor that may take this write asynchronously (O_DIRECT,
+  // aligned), or -1 when it must go through WriteAt.
+  virtual int AsyncWriteHandle(uint64_t offset, std::span<const uint8_t> source) const {
+    return -1;
+  }
 };
 
 struct OpenOptions {

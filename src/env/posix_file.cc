@@ -24,7 +24,7 @@ constexpr uint64_t kDirectAlign = 4096;
 // Small writes go through the page cache, which absorbs random 4 KiB writes at memory speed;
 // large ones bypass it so a sequential stream neither evicts the working set nor leaves large
 // folios behind (see the fadvise note at open).
-constexpr uint64_t kDirectMinBytes = 64 * 1024;
+constexpr uint64_t kDirectMinBytes = 4096;
 
 bool DirectEligible(uint64_t offset, std::span<const uint8_t> source) {
   return source.size() >= kDirectMinBytes && offset % kDirectAlign == 0 &&
@@ -105,6 +105,10 @@ class PosixFile final : public File {
   Status Truncate(uint64_t size) override {
     if (ftruncate(fd_, off_t(size)) != 0) return PosixError(path_ + ": ftruncate", errno);
     return Status::Ok();
+  }
+
+  int AsyncWriteHandle(uint64_t offset, std::span<const uint8_t> source) const override {
+    return (direct_fd_ >= 0 && DirectEligible(offset, source)) ? direct_fd_ : -1;
   }
 
   Result<uint64_t> SeekData(uint64_t from) override { return Seek(from, SEEK_DATA); }

@@ -24,7 +24,8 @@ Connection::Connection(ConnectionContext context, net::Socket socket)
 }
 
 Connection::~Connection() {
-  FB_ASSERT(!writing_);
+  // At shutdown a stopped loop destroys pending handlers, so a connection may die with a
+  // socket write still outstanding; nothing else can run on it by then.
   ctx_.live_connections.fetch_sub(1, std::memory_order_relaxed);
 }
 
@@ -250,7 +251,29 @@ void Connection::Submit(Op* op) {
     if (op->status.code() != Code::kWouldBlock) return Finish(op);
   }
   op->keep_alive = shared_from_this();
+  if (r.type == nbd::kCmdWrite && TryAsyncWrite(op)) return;
   ctx_.workers.Submit(op);
+}
+
+// Aligned writes go to the loop's io_uring: no worker hand-off, one submission per burst.
+bool Connection::TryAsyncWrite(Op* op) {
+  const nbd::Request& r = op->request;
+  if (r.length == 0) return false;
+  env::File* file = volume_->PrepareAsyncWrite(r.offset, r.length);
+  if (file == nullptr) return false;
+  const bool fua = (r.flags & nbd::kCmdFlagFua) != 0;
+  return ctx_.loop.TryWrite(*file, r.offset, {op->data.data(), op->data.size()}, fua, op);
+}
+
+void Connection::Op::OnIoDone(Status io_status, size_t bytes) {
+  if (io_status.ok() && bytes != request.length) {
+    // A short write: rewrite the whole range on a worker (writes are idempotent).
+    conn->ctx_.workers.Submit(this);
+    return;
+  }
+  status = std::move(io_status);
+  auto keep = std::move(keep_alive);
+  keep->OnWorkerDone(this);
 }
 
 void Connection::Op::Run() {

@@ -20,6 +20,7 @@
 #include "proto/nbd/reply.h"
 #include "proto/nbd/request.h"
 #include "server/buffer_pool.h"
+#include "server/loop.h"
 #include "server/worker_pool.h"
 #include "store/volume.h"
 
@@ -33,6 +34,7 @@ struct ConnectionContext {
   BufferPool& buffers;
   WorkerPool& workers;
   std::atomic<size_t>& live_connections;
+  Loop& loop;  // the loop this connection lives on
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -43,7 +45,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   // One request between its header arriving and its reply leaving the socket.
-  struct Op final : Task {
+  struct Op final : Task, IoWaiter {
     Connection* conn = nullptr;
     std::shared_ptr<Connection> keep_alive;  // held only while on a worker
     nbd::Request request;
@@ -55,7 +57,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     std::vector<nbd::Extent> extents;
     std::vector<uint8_t> head;  // encoded reply header (and small payloads)
     bool send_data = false;
-    void Run() override;
+    void Run() override;                                  // on a disk worker
+    void OnIoDone(Status status, size_t bytes) override;  // async write done, loop thread
   };
 
   // Handshake phase.
@@ -71,6 +74,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void ReadPayloadDirect(Op* op, size_t have);
   void Submit(Op* op);
   void OnWorkerDone(Op* op);
+  bool TryAsyncWrite(Op* op);
   void Finish(Op* op);  // encode the reply and queue it
   void StartWrite();
   void OnWritten(size_t count);

@@ -17,7 +17,7 @@ Server::Server(ServerOptions options, const nbd::ExportCatalog& catalog, VolumeL
   FB_ASSERT(options_.io_threads > 0);
   FB_ASSERT(!options_.listen.empty());
   for (int i = 0; i < options_.io_threads; ++i) {
-    loops_.push_back(std::make_unique<asio::io_context>(1));
+    loops_.push_back(std::make_unique<Loop>(kIoQueueEntries));
   }
 }
 
@@ -26,13 +26,14 @@ Server::~Server() {
   // Order matters: no loop runs now; let workers finish (their completions are queued on
   // the stopped loops), then destroy the loops, which releases every connection and buffer.
   workers_.Shutdown();
+  for (auto& loop : loops_) loop->Drain();
   listeners_.clear();
   loops_.clear();
 }
 
 Status Server::Start() {
   for (const net::Address& address : options_.listen) {
-    auto listener = net::Listener::Open(*loops_[0], address,
+    auto listener = net::Listener::Open(loops_[0]->io(), address,
                                         [this](net::Socket s) { Accept(std::move(s)); });
     if (!listener.ok()) {
       listeners_.clear();
@@ -56,15 +57,15 @@ void Server::Accept(net::Socket socket) {
     return;  // the socket closes as it goes out of scope
   }
   // Spread connections over the loops; the socket moves to the chosen loop.
-  asio::io_context& loop = *loops_[next_loop_.fetch_add(1) % loops_.size()];
+  Loop& loop = *loops_[next_loop_.fetch_add(1) % loops_.size()];
   asio::error_code ec;
   auto protocol = socket.local_endpoint(ec).protocol();
   if (ec) return;
-  net::Socket moved(loop);
+  net::Socket moved(loop.io());
   moved.assign(protocol, socket.release(ec), ec);
   if (ec) return;
-  ConnectionContext context{catalog_, volumes_, buffers_, workers_, live_connections_};
-  asio::post(loop, [context, s = std::move(moved)]() mutable {
+  ConnectionContext context{catalog_, volumes_, buffers_, workers_, live_connections_, loop};
+  asio::post(loop.io(), [context, s = std::move(moved)]() mutable {
     std::make_shared<Connection>(context, std::move(s))->Start();
   });
 }
@@ -72,30 +73,31 @@ void Server::Accept(net::Socket socket) {
 void Server::Run(bool handle_signals) {
   std::optional<asio::signal_set> signals;
   if (handle_signals) {
-    signals.emplace(*loops_[0], SIGINT, SIGTERM);
+    signals.emplace(loops_[0]->io(), SIGINT, SIGTERM);
     signals->async_wait([this](const asio::error_code& ec, int signo) {
       if (ec) return;
       Log(LogLevel::kInfo, "signal {}: shutting down", signo);
       Stop();
     });
   }
+  for (auto& loop : loops_) loop->Start();
   std::vector<std::thread> threads;
   for (size_t i = 1; i < loops_.size(); ++i) {
     threads.emplace_back([this, i] {
-      auto guard = asio::make_work_guard(*loops_[i]);
-      loops_[i]->run();
+      auto guard = asio::make_work_guard(loops_[i]->io());
+      loops_[i]->io().run();
     });
   }
   {
-    auto guard = asio::make_work_guard(*loops_[0]);
-    loops_[0]->run();
+    auto guard = asio::make_work_guard(loops_[0]->io());
+    loops_[0]->io().run();
   }
   for (auto& t : threads) t.join();
 }
 
 void Server::Stop() {
   if (stopping_.exchange(true)) return;
-  for (auto& loop : loops_) loop->stop();
+  for (auto& loop : loops_) loop->io().stop();
 }
 
 }  // namespace fb::server

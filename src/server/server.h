@@ -23,6 +23,7 @@
 #include "proto/nbd/export.h"
 #include "server/buffer_pool.h"
 #include "server/limits.h"
+#include "server/loop.h"
 #include "server/worker_pool.h"
 #include "store/volume.h"
 
@@ -64,7 +65,7 @@ class Server {
   VolumeLookup& volumes_;
   BufferPool buffers_;
   WorkerPool workers_;
-  std::vector<std::unique_ptr<asio::io_context>> loops_;
+  std::vector<std::unique_ptr<Loop>> loops_;
   std::vector<std::unique_ptr<net::Listener>> listeners_;
   std::atomic<size_t> next_loop_{0};
   std::atomic<bool> stopping_{false};

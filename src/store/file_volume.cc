@@ -55,6 +55,11 @@ Status FileVolume::Write(uint64_t offset, std::span<const uint8_t> source, bool 
   return file_->WriteAt(offset, source, env::WriteOptions{.fua = fua});
 }
 
+env::File* FileVolume::PrepareAsyncWrite(uint64_t offset, uint64_t length) {
+  AssertMutation(offset, length);
+  return file_.get();  // the bytes live at the same offset of our one file
+}
+
 Status FileVolume::Trim(uint64_t offset, uint64_t length, bool fua) {
   AssertMutation(offset, length);
   // A trimmed range must read as zeros (volume.h), so trim is a zeroing that may deallocate.

@@ -28,6 +28,11 @@ Status TrackingVolume::Write(uint64_t offset, std::span<const uint8_t> source, b
   return inner_->Write(offset, source, fua);
 }
 
+env::File* TrackingVolume::PrepareAsyncWrite(uint64_t offset, uint64_t length) {
+  MarkForMutation(offset, length);  // before the data can land, as in Write
+  return inner_->PrepareAsyncWrite(offset, length);
+}
+
 Status TrackingVolume::Trim(uint64_t offset, uint64_t length, bool fua) {
   MarkForMutation(offset, length);
   return inner_->Trim(offset, length, fua);

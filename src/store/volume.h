@@ -47,6 +47,12 @@ class Volume {
   virtual Status WriteZeroes(uint64_t offset, uint64_t length, ZeroOptions opts) = 0;
   // Every write completed before the call is on stable storage when it returns OK.
   virtual Status Flush() = 0;
+  // For event loops that write asynchronously (env::IoQueue): does this layer's bookkeeping
+  // for a write of [offset, offset + length) (change tracking first, as Write does) and
+  // returns the File the bytes belong in at the same offset, or nullptr when the write must
+  // go through Write(). After a non-null return the caller writes the data itself; if that
+  // fails the region stays marked, which only costs a little extra resync.
+  virtual env::File* PrepareAsyncWrite(uint64_t offset, uint64_t length) { return nullptr; }
   // Appends up to max_runs runs describing [offset, offset+length) contiguously from offset.
   // The runs may stop short of the end (a client asks again); at least one run is returned.
   virtual Status BlockStatus(uint64_t offset, uint64_t length, size_t max_runs,

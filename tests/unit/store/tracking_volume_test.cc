@@ -154,6 +154,18 @@ TEST(TrackingVolumeOverFile, TracksRealWrites) {
   EXPECT_TRUE(changes.IsDirty(kSize - 1));
 }
 
+TEST(TrackingVolumeOverFile, PrepareAsyncWriteMarksAndNamesTheFile) {
+  ChangeMap changes(kSize);
+  auto file = std::make_unique<testing::FakeFile>(kSize);
+  env::File* raw = file.get();
+  TrackingVolume volume(std::make_unique<FileVolume>("v", std::move(file), kSize, false), changes);
+  EXPECT_EQ(volume.PrepareAsyncWrite(3 * kGran, 2 * kGran), raw);
+  // Marked before the caller's data can land, exactly the written regions.
+  EXPECT_TRUE(changes.IsDirty(3 * kGran));
+  EXPECT_TRUE(changes.IsDirty(5 * kGran - 1));
+  EXPECT_EQ(changes.CountDirty(), 2u);
+}
+
 TEST(TrackingVolumeDeathTest, MutatingAReadOnlyVolumeIsABug) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   ChangeMap changes(kSize);

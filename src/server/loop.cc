@@ -1,0 +1,70 @@
+// Loop: batching io_uring submissions per loop turn and delivering completions.
+#include "server/loop.h"
+
+#include <unistd.h>
+
+#include "base/assert.h"
+#include "server/log.h"
+
+namespace fb::server {
+
+Loop::Loop(unsigned io_queue_entries) {
+  auto queue = env::NewUringIoQueue(io_queue_entries);
+  if (queue.ok()) {
+    queue_ = std::move(queue).value();
+    event_ = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(queue_->event_fd()));
+  } else {
+    Log(LogLevel::kWarn, "io_uring unavailable ({}); writes use worker threads",
+        queue.status().ToString());
+  }
+}
+
+void Loop::Start() {
+  if (event_) WatchCompletions();
+}
+
+bool Loop::TryWrite(env::File& file, uint64_t offset, std::span<const uint8_t> source, bool fua,
+                    IoWaiter* waiter) {
+  if (!queue_) return false;
+  if (!queue_->Write(file, offset, source, fua, reinterpret_cast<uint64_t>(waiter))) return false;
+  if (!submit_scheduled_) {
+    // Runs after the handlers already ready in this turn, so their writes share the syscall.
+    submit_scheduled_ = true;
+    asio::post(io_, [this] {
+      submit_scheduled_ = false;
+      queue_->Submit();
+    });
+  }
+  return true;
+}
+
+void Loop::WatchCompletions() {
+  event_->async_wait(asio::posix::stream_descriptor::wait_read,
+                     [this](const asio::error_code& ec) {
+                       if (ec) return;
+                       Deliver();
+                       WatchCompletions();
+                     });
+}
+
+void Loop::Deliver() {
+  completions_.clear();
+  queue_->Reap(completions_);
+  for (auto& c : completions_) {
+    auto* waiter = reinterpret_cast<IoWaiter*>(c.token);
+    FB_ASSERT(waiter != nullptr);
+    waiter->OnIoDone(std::move(c.status), c.bytes);
+  }
+}
+
+void Loop::Drain() {
+  if (!queue_) return;
+  completions_.clear();
+  queue_->Drain(completions_);
+  for (auto& c : completions_) {
+    reinterpret_cast<IoWaiter*>(c.token)->OnIoDone(std::move(c.status), c.bytes);
+  }
+  FB_ASSERT(queue_->inflight() == 0);
+}
+
+}  // namespace fb::server

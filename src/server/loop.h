@@ -1,0 +1,49 @@
+// Loop: one event-loop thread's world: its asio io_context and its io_uring queue, whose
+// eventfd the loop watches. Writes queued during one turn of the loop are submitted together
+// at the end of the turn (one syscall, one device notification for the batch).
+// Threading: everything runs on the loop's thread, except construction and Drain.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include <asio.hpp>
+
+#include "env/io_queue.h"
+
+namespace fb::server {
+
+// Someone waiting for an asynchronous write (a connection's request).
+class IoWaiter {
+ public:
+  virtual void OnIoDone(Status status, size_t bytes) = 0;
+
+ protected:
+  ~IoWaiter() = default;
+};
+
+class Loop {
+ public:
+  explicit Loop(unsigned io_queue_entries);
+  asio::io_context& io() { return io_; }
+  // Starts watching completions; call once before run().
+  void Start();
+  // Queues a write; false when it must go through a worker instead.
+  bool TryWrite(env::File& file, uint64_t offset, std::span<const uint8_t> source, bool fua,
+                IoWaiter* waiter);
+  // After the io_context stopped: waits for the kernel to finish every write (their buffers
+  // must outlive them) and tells the waiters.
+  void Drain();
+
+ private:
+  void WatchCompletions();
+  void Deliver();
+
+  asio::io_context io_{1};
+  std::unique_ptr<env::IoQueue> queue_;  // null where io_uring is unavailable
+  std::unique_ptr<asio::posix::stream_descriptor> event_;
+  std::vector<env::IoQueue::Completion> completions_;
+  bool submit_scheduled_ = false;
+};
+
+}  // namespace fb::server
