@@ -43,6 +43,9 @@ class ExportCatalog {
   virtual std::vector<ExportInfo> List() const = 0;
   // "" names the default export (the first one). nullopt: no such export.
   virtual std::optional<ExportInfo> Find(std::string_view name) const = 0;
+  // Non-empty: the export exists but this server will not serve it now (a standby refuses
+  // while another node is primary); the text tells the client where to go instead.
+  virtual std::string Refusal(std::string_view name) const { return {}; }
 };
 
 // The outcome of a handshake: everything the transmission phase needs to know.

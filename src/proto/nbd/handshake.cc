@@ -201,6 +201,10 @@ void Handshake::OnExportName(std::vector<uint8_t>& out, HandshakeStep& step) {
     Finish(step, State::kClose, "NBD_OPT_EXPORT_NAME for an unknown export");
     return;
   }
+  if (std::string why = catalog_.Refusal(info->name); !why.empty()) {
+    Finish(step, State::kClose, "NBD_OPT_EXPORT_NAME refused: " + why);
+    return;
+  }
   FB_ASSERT(CheckExportInfo(*info).ok());
   const uint16_t flags = TransmissionFlags(*info, structured_replies_);
   EncodeExportNameReply(out, *info, flags, no_zeroes_);
@@ -229,6 +233,10 @@ void Handshake::OnInfoOrGo(std::vector<uint8_t>& out, HandshakeStep& step) {
   const std::optional<ExportInfo> info = catalog_.Find(request->name);
   if (!info) {
     EncodeOptionError(out, option_, kRepErrUnknown, "no such export");
+    return;
+  }
+  if (std::string why = catalog_.Refusal(info->name); !why.empty()) {
+    EncodeOptionError(out, option_, kRepErrPolicy, why);  // e.g. "not primary; primary is n2"
     return;
   }
   FB_ASSERT(CheckExportInfo(*info).ok());

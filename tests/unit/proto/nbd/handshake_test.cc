@@ -248,6 +248,23 @@ TEST_F(HandshakeTest, ExportNameAfterOtherOptionsAndEmptyNameIsDefault) {
   EXPECT_TRUE(run.last.negotiated.structured_replies);
 }
 
+TEST_F(HandshakeTest, RefusedExportGetsErrPolicyNamingTheReasonAndInfoToo) {
+  catalog_.refused = "vm1";
+  for (uint32_t option : {kOptInfo, kOptGo}) {
+    Session run = Client({Option(option, InfoData("vm1")), Option(kOptGo, InfoData("ro"))});
+    ASSERT_EQ(run.last.state, State::kDone);  // the client may still pick another export
+    const auto replies = ParseReplies(run.out);
+    ASSERT_GE(replies.size(), 2u);
+    EXPECT_EQ(replies[0].type, kRepErrPolicy);
+    std::string text(replies[0].data.begin(), replies[0].data.end());
+    EXPECT_NE(text.find("primary is n2"), std::string::npos) << text;
+    EXPECT_EQ(run.last.negotiated.export_info.name, "ro");
+  }
+  Session by_name = Client({Option(kOptExportName, Wire().Text("vm1").bytes)});
+  EXPECT_EQ(by_name.last.state, State::kClose);
+  EXPECT_TRUE(by_name.out.empty());
+}
+
 TEST_F(HandshakeTest, ExportNameForUnknownExportCloses) {
   Session run = Client({Option(kOptExportName, Wire().Text("nope").bytes)});
   EXPECT_EQ(run.last.state, State::kClose);

@@ -29,6 +29,10 @@ class FakeCatalog : public ExportCatalog {
     }
     return std::nullopt;
   }
+  std::string Refusal(std::string_view name) const override {
+    return name == refused ? "not primary; primary is n2" : "";
+  }
+  std::string refused;  // an export this fake "standby" will not serve
 
  private:
   std::vector<ExportInfo> exports_;
