@@ -65,8 +65,8 @@ Result<std::unique_ptr<Listener>> Listener::Open(asio::io_context& io, const Add
 void Listener::Start() { AcceptNext(); }
 
 void Listener::AcceptNext() {
-  acceptor_.async_accept([this](const asio::error_code& ec, Socket socket) {
-    if (closed_) return;
+  acceptor_.async_accept([this, closed = closed_](const asio::error_code& ec, Socket socket) {
+    if (*closed) return;
     if (!ec) {
       if (address_.kind == Address::Kind::kTcp) {
         int one = 1;
@@ -80,8 +80,8 @@ void Listener::AcceptNext() {
       std::fprintf(stderr, "firebreak: accept on %s: %s\n", address_.ToString().c_str(),
                    ec.message().c_str());
       retry_timer_.expires_after(std::chrono::milliseconds(kAcceptRetryMs));
-      retry_timer_.async_wait([this](const asio::error_code& wait_ec) {
-        if (!wait_ec && !closed_) AcceptNext();
+      retry_timer_.async_wait([this, closed](const asio::error_code& wait_ec) {
+        if (!wait_ec && !*closed) AcceptNext();
       });
       return;
     }
@@ -90,8 +90,8 @@ void Listener::AcceptNext() {
 }
 
 void Listener::Close() {
-  if (closed_) return;
-  closed_ = true;
+  if (*closed_) return;
+  *closed_ = true;
   asio::error_code ec;
   acceptor_.close(ec);
   retry_timer_.cancel();

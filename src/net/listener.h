@@ -38,7 +38,9 @@ class Listener {
   asio::basic_socket_acceptor<asio::generic::stream_protocol> acceptor_;
   asio::steady_timer retry_timer_;
   static constexpr int kAcceptRetryMs = 100;
-  bool closed_ = false;
+  // Shared with pending handlers: they may run after the listener is destroyed, and must then
+  // touch nothing else.
+  std::shared_ptr<bool> closed_ = std::make_shared<bool>(false);
 };
 
 }  // namespace fb::net
