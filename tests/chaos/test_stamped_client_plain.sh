@@ -42,6 +42,7 @@ ok "ledger verifies from the image file: $VERIFY_OUT"
 # Negative controls: the oracle must catch each kind of damage, and only that.
 "$PY" - "$CHAOS_DIR" "$WRITER_LEDGER" "$IMG" "$VOL" >"$TEST_TMP/expect.json" <<'EOF' || die "could not prepare the corruptions"
 import json, random, sys
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, sys.argv[1])
 import stamped_client as sc
 ledger, img, tag = sys.argv[2], sys.argv[3], sc.tag_bytes(sys.argv[4])
