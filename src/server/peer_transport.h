@@ -67,8 +67,9 @@ std::array<uint8_t, kPeerHelloBytes> EncodePeerHello(repl::NodeId self);
 // the id is acceptable (a known peer, not ourselves) is the transport's decision.
 Result<repl::NodeId> DecodePeerHello(std::span<const uint8_t> bytes);
 
-// Threading: everything (construction excepted) runs on `io`'s one thread, callbacks included.
-// Destroy the transport before `io`; destroying it while `io` keeps running is safe.
+// Threading: every call and callback runs on `io`'s one thread, or while `io` is not running.
+// Destroy the transport before `io`; destroying it while `io` keeps running is safe. on_message
+// may Send, SetBlocked or Close, but must not destroy the transport.
 class PeerTransport {
  public:
   using OnMessage = std::function<void(repl::NodeId from, repl::Message message)>;
