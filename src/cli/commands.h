@@ -12,5 +12,11 @@ using Runner = std::function<int()>;
 
 // firebreak serve: serve volumes of a data directory over NBD.
 Runner AddServeCommand(CLI::App& app);
+// firebreak coordinator: run the cluster's witness (embedded coordinator).
+Runner AddCoordinatorCommand(CLI::App& app);
+// firebreak up: a local replicated cluster in the foreground.
+Runner AddUpCommand(CLI::App& app);
+// firebreak status: roles, epochs, in-sync sets, resync progress; DEGRADED is loud.
+Runner AddStatusCommand(CLI::App& app);
 
 }  // namespace fb::cli

@@ -14,12 +14,16 @@
 #include "server/server.h"
 #include "server/volume_catalog.h"
 #include "store/volume_set.h"
+#include "cli/cluster_setup.h"
+#include "server/repl_node.h"
 
 namespace fb::cli {
 namespace {
 
 struct ServeFlags {
   std::vector<std::string> listen{"127.0.0.1:10809"};
+  std::string config;  // a cluster node: everything below comes from the config
+  std::string node;
   std::string dir;
   std::vector<std::string> volumes;
   int io_threads = 0;
@@ -28,23 +32,64 @@ struct ServeFlags {
   std::string log_level = "info";
 };
 
-store::Uuid RandomUuid() {
-  std::random_device rd;  // the CLI is the edge: the store takes uuids as parameters
-  store::Uuid u;
-  for (auto& b : u) b = uint8_t(rd());
-  return u;
+
+void SetLogLevel(const std::string& level) {
+  using server::LogLevel;
+  server::MinLogLevel() = level == "debug" ? LogLevel::kDebug
+                          : level == "warn" ? LogLevel::kWarn
+                          : level == "error" ? LogLevel::kError : LogLevel::kInfo;
 }
 
-int Fail(const Status& s) {
-  std::fprintf(stderr, "firebreak: %s\n", s.ToString().c_str());
-  return 1;
+// Serves the stack until a signal; flushes the writable volumes on the way out.
+int ServeUntilStopped(server::Server& srv, store::VolumeSet& volumes) {
+  for (const auto& a : srv.BoundAddresses()) {
+    for (store::Volume* v : volumes.volumes()) {
+      std::printf("firebreak: serving %s (%s%s) at %s\n", v->name().c_str(),
+                  FormatSize(v->size_bytes()).c_str(), v->read_only() ? ", read-only" : "",
+                  a.NbdUri(v->name()).c_str());
+    }
+  }
+  std::fflush(stdout);
+  srv.Run(/*handle_signals=*/true);
+  int rc = 0;
+  for (store::Volume* v : volumes.volumes()) {
+    if (v->read_only()) continue;
+    if (Status s = v->Flush(); !s.ok()) rc = Fail(s);
+  }
+  server::Log(server::LogLevel::kInfo, "stopped; volumes flushed");
+  return rc;
+}
+
+// `serve --config C --node ID`: one node of a replicated cluster.
+int RunClusterNode(const ServeFlags& f) {
+  auto config = LoadClusterConfig(f.config);
+  if (!config.ok()) return Fail(config.status());
+  auto index = NodeIndex(*config, f.node);
+  if (!index.ok()) return Fail(index.status());
+  const config::NodeConfig& node = config->nodes[*index];
+  auto volumes = OpenNodeVolumes(*config, *index);
+  if (!volumes.ok()) return Fail(volumes.status());
+  server::ReplNode repl(*config, repl::NodeId(*index), **volumes, node.dir);
+  if (Status s = repl.Start(); !s.ok()) return Fail(s);
+  server::ServerOptions options;
+  options.listen = {node.nbd};
+  options.io_threads = f.io_threads > 0 ? f.io_threads : 2;
+  options.disk_workers = f.disk_workers;
+  options.repl = &repl;
+  server::VolumeCatalog catalog(**volumes, &repl);
+  server::Server srv(options, catalog, catalog);
+  if (Status s = srv.Start(); !s.ok()) return Fail(s);
+  server::Log(server::LogLevel::kInfo, "node {} (pid {}) up: nbd {}, repl {}", node.id,
+              int(getpid()), node.nbd.ToString(), node.repl.ToString());
+  int rc = ServeUntilStopped(srv, **volumes);
+  repl.Stop();
+  return rc;
 }
 
 int RunServe(const ServeFlags& f) {
-  using server::LogLevel;
-  server::MinLogLevel() = f.log_level == "debug" ? LogLevel::kDebug
-                          : f.log_level == "warn" ? LogLevel::kWarn
-                          : f.log_level == "error" ? LogLevel::kError : LogLevel::kInfo;
+  SetLogLevel(f.log_level);
+  if (!f.config.empty()) return RunClusterNode(f);
+  if (f.dir.empty()) return Fail(Status::InvalidArgument("--dir is required without --config"));
   server::ServerOptions options;
   for (const auto& text : f.listen) {
     auto address = net::ParseAddress(text);
@@ -76,22 +121,7 @@ int RunServe(const ServeFlags& f) {
   server::VolumeCatalog catalog(**volumes);
   server::Server srv(options, catalog, catalog);
   if (Status s = srv.Start(); !s.ok()) return Fail(s);
-  for (const auto& a : srv.BoundAddresses()) {
-    for (store::Volume* v : (*volumes)->volumes()) {
-      std::printf("firebreak: serving %s (%s%s) at %s\n", v->name().c_str(),
-                  FormatSize(v->size_bytes()).c_str(), v->read_only() ? ", read-only" : "",
-                  a.NbdUri(v->name()).c_str());
-    }
-  }
-  std::fflush(stdout);
-  srv.Run(/*handle_signals=*/true);
-  int rc = 0;
-  for (store::Volume* v : (*volumes)->volumes()) {
-    if (v->read_only()) continue;
-    if (Status s = v->Flush(); !s.ok()) rc = Fail(s);
-  }
-  server::Log(LogLevel::kInfo, "stopped; volumes flushed");
-  return rc;
+  return ServeUntilStopped(srv, **volumes);
 }
 
 }  // namespace
@@ -102,8 +132,11 @@ Runner AddServeCommand(CLI::App& app) {
   cmd->add_option("--listen", flags->listen,
                   "Address to listen on: HOST:PORT or unix:PATH (repeatable)")
       ->capture_default_str();
-  cmd->add_option("--dir", flags->dir, "Data directory; volumes live in DIR/volumes/")
-      ->required();
+  cmd->add_option("--config", flags->config,
+                  "Cluster config (cluster.toml): serve as one node of a replicated cluster");
+  cmd->add_option("--node", flags->node, "With --config: this node's id");
+  cmd->add_option("--dir", flags->dir,
+                  "Data directory; volumes live in DIR/volumes/ (required without --config)");
   cmd->add_option("--volume", flags->volumes,
                   "NAME=SIZE creates or reopens a volume (SIZE like 4GiB; a different size for "
                   "an existing volume is an error); NAME reopens one; add :ro to serve it "

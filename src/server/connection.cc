@@ -11,6 +11,7 @@
 #include "server/dispatch.h"
 #include "server/limits.h"
 #include "server/log.h"
+#include "server/repl_node.h"
 #include "server/server.h"
 
 namespace fb::server {
@@ -245,6 +246,7 @@ void Connection::Submit(Op* op) {
     return Finish(op);
   }
   if (r.type == nbd::kCmdCache || (r.type == nbd::kCmdRead && r.length == 0)) return Finish(op);
+  if (ctx_.repl != nullptr && r.type != nbd::kCmdBlockStatus) return SubmitReplicated(op);
   if (r.type == nbd::kCmdRead && r.length <= kInlineReadMaxBytes) {
     // Answer cached reads on this thread: a worker hop costs more than the copy.
     op->status = volume_->Read(r.offset, op->data.span(), env::ReadOptions{.nowait = true});
@@ -255,10 +257,55 @@ void Connection::Submit(Op* op) {
   ctx_.workers.Submit(op);
 }
 
+// A replicated volume: the replication core decides (mirrors, waits for every in-sync copy,
+// checks the lease) and answers; the reply comes back to this connection's loop.
+void Connection::SubmitReplicated(Op* op) {
+  const nbd::Request& r = op->request;
+  repl::ClientRequest request;
+  request.offset = r.offset;
+  request.length = r.length;
+  request.fua = (r.flags & nbd::kCmdFlagFua) != 0;
+  switch (r.type) {
+    case nbd::kCmdRead: request.kind = repl::OpKind::kRead; break;
+    case nbd::kCmdWrite:
+      request.kind = repl::OpKind::kWrite;
+      request.data = std::make_shared<const std::vector<uint8_t>>(
+          op->data.data(), op->data.data() + op->data.size());
+      break;
+    case nbd::kCmdTrim: request.kind = repl::OpKind::kTrim; break;
+    case nbd::kCmdWriteZeroes:
+      if (r.flags & nbd::kCmdFlagFastZero) {
+        // Zeroing every replica is never faster than writing: say so at once (NBD.md 1.6).
+        op->status = Status::Unimplemented("fast zero is not available on replicated volumes");
+        return Finish(op);
+      }
+      request.kind = repl::OpKind::kWriteZeroes;
+      break;
+    case nbd::kCmdFlush: request.kind = repl::OpKind::kFlush; break;
+    default: FB_UNREACHABLE();
+  }
+  if (r.type == nbd::kCmdWrite) op->data.Reset();  // the copy travels; free the buffer now
+  op->keep_alive = shared_from_this();
+  ctx_.repl->Submit(volume_->name(), std::move(request), [op](repl::ReplyToClient reply) {
+    auto keep = std::move(op->keep_alive);
+    auto executor = keep->socket_.get_executor();
+    asio::post(executor, [op, keep = std::move(keep), reply = std::move(reply)]() mutable {
+      if (reply.status.ok() && op->request.type == nbd::kCmdRead) {
+        FB_ASSERT(reply.data && reply.data->size() == op->data.size());
+        std::memcpy(op->data.data(), reply.data->data(), op->data.size());
+      }
+      op->status = std::move(reply.status);
+      keep->OnWorkerDone(op);
+    });
+  });
+}
+
 // Aligned writes go to the loop's io_uring: no worker hand-off, one submission per burst.
 bool Connection::TryAsyncWrite(Op* op) {
   const nbd::Request& r = op->request;
-  if (r.length == 0) return false;
+  // Large writes stay on the workers: pinning and mapping a megabyte of pages is work better
+  // spread over both cores than done on the loop that also serves the socket.
+  if (r.length == 0 || r.length > kAsyncWriteMaxBytes) return false;
   env::File* file = volume_->PrepareAsyncWrite(r.offset, r.length);
   if (file == nullptr) return false;
   const bool fua = (r.flags & nbd::kCmdFlagFua) != 0;

@@ -27,6 +27,7 @@
 namespace fb::server {
 
 class VolumeLookup;
+class ReplNode;
 
 struct ConnectionContext {
   const nbd::ExportCatalog& catalog;
@@ -35,6 +36,7 @@ struct ConnectionContext {
   WorkerPool& workers;
   std::atomic<size_t>& live_connections;
   Loop& loop;  // the loop this connection lives on
+  ReplNode* repl = nullptr;  // replicated volumes: requests go through the replication core
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -75,6 +77,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Submit(Op* op);
   void OnWorkerDone(Op* op);
   bool TryAsyncWrite(Op* op);
+  void SubmitReplicated(Op* op);
   void Finish(Op* op);  // encode the reply and queue it
   void StartWrite();
   void OnWritten(size_t count);

@@ -24,6 +24,8 @@ inline constexpr size_t kDirectReadThresholdBytes = 64u << 10;
 inline constexpr size_t kInlineReadMaxBytes = 256u << 10;
 // Threads that run calls which may block on the disk (writes, flushes, uncached reads).
 inline constexpr int kDefaultDiskWorkers = 32;
+// Writes up to this size go through the loop's io_uring; larger ones use the disk workers.
+inline constexpr size_t kAsyncWriteMaxBytes = 256u << 10;
 // io_uring slots per event loop: writes beyond this many in flight use the disk workers.
 inline constexpr unsigned kIoQueueEntries = 256;
 // BLOCK_STATUS descriptors per reply (NBD.md 1.8 suggests at most 2^20).

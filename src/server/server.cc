@@ -64,7 +64,8 @@ void Server::Accept(net::Socket socket) {
   net::Socket moved(loop.io());
   moved.assign(protocol, socket.release(ec), ec);
   if (ec) return;
-  ConnectionContext context{catalog_, volumes_, buffers_, workers_, live_connections_, loop};
+  ConnectionContext context{catalog_,          volumes_, buffers_, workers_,
+                            live_connections_, loop,     options_.repl};
   asio::post(loop.io(), [context, s = std::move(moved)]() mutable {
     std::make_shared<Connection>(context, std::move(s))->Start();
   });

@@ -36,11 +36,14 @@ class VolumeLookup {
   virtual store::Volume* FindVolume(std::string_view name) = 0;
 };
 
+class ReplNode;
+
 struct ServerOptions {
   std::vector<net::Address> listen;
   int io_threads = 2;
   int disk_workers = kDefaultDiskWorkers;
   uint64_t memory_budget_bytes = kDefaultMemoryBudgetBytes;
+  ReplNode* repl = nullptr;  // set when serving a cluster node's replicated volumes
 };
 
 class Server {

@@ -4,17 +4,21 @@
 #include "base/assert.h"
 #include "base/units.h"
 #include "server/limits.h"
+#include "server/repl_node.h"
 
 namespace fb::server {
 
-VolumeCatalog::VolumeCatalog(store::VolumeSet& volumes) : volumes_(volumes) {
+VolumeCatalog::VolumeCatalog(store::VolumeSet& volumes, const ReplNode* repl)
+    : volumes_(volumes), repl_(repl) {
   for (store::Volume* v : volumes_.volumes()) {
     nbd::ExportInfo info;
     info.name = v->name();
     info.description = "FireBreak volume " + v->name();
     info.size_bytes = v->size_bytes();
     info.read_only = v->read_only();
-    info.can_fast_zero = true;  // punch hole / zero range; the store answers kUnimplemented
+    // Local: punch hole / zero range (the store answers kUnimplemented when it cannot).
+    // Replicated: zeroing every copy is never fast, so it is not offered.
+    info.can_fast_zero = repl_ == nullptr;
     info.block_min = 1;         // unaligned I/O is served (read-modify-write in the kernel)
     info.block_preferred = 4096;
     info.block_max = kMaxPayloadBytes;
@@ -30,6 +34,10 @@ std::optional<nbd::ExportInfo> VolumeCatalog::Find(std::string_view name) const 
     if (e.name == name) return e;
   }
   return std::nullopt;
+}
+
+std::string VolumeCatalog::Refusal(std::string_view name) const {
+  return repl_ == nullptr ? std::string() : repl_->Refusal(name);
 }
 
 store::Volume* VolumeCatalog::FindVolume(std::string_view name) {

@@ -15,14 +15,17 @@ namespace fb::server {
 
 class VolumeCatalog final : public nbd::ExportCatalog, public VolumeLookup {
  public:
-  explicit VolumeCatalog(store::VolumeSet& volumes);
+  // repl: when set, the volumes are replicated and served only while this node is primary.
+  explicit VolumeCatalog(store::VolumeSet& volumes, const ReplNode* repl = nullptr);
 
   std::vector<nbd::ExportInfo> List() const override { return exports_; }
   std::optional<nbd::ExportInfo> Find(std::string_view name) const override;
   store::Volume* FindVolume(std::string_view name) override;
+  std::string Refusal(std::string_view name) const override;
 
  private:
   store::VolumeSet& volumes_;
+  const ReplNode* const repl_;
   std::vector<nbd::ExportInfo> exports_;  // constant after construction
 };
 

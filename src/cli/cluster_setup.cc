@@ -1,0 +1,64 @@
+// Cluster setup helpers for the CLI.
+#include "cli/cluster_setup.h"
+
+#include <cstdio>
+#include <random>
+
+#include "env/file.h"
+#include "server/repl_state_file.h"
+
+namespace fb::cli {
+
+int Fail(const Status& status) {
+  std::fprintf(stderr, "firebreak: %s\n", status.ToString().c_str());
+  return 1;
+}
+
+store::Uuid RandomUuid() {
+  std::random_device rd;  // the CLI is the edge: the store takes uuids as parameters
+  store::Uuid u;
+  for (auto& b : u) b = uint8_t(rd());
+  return u;
+}
+
+Result<config::ClusterConfig> LoadClusterConfig(const std::string& path) {
+  FB_ASSIGN_OR_RETURN(std::string text, env::PosixFileSystem().ReadSmallFile(path));
+  return config::ParseClusterConfig(text);
+}
+
+Result<size_t> NodeIndex(const config::ClusterConfig& config, const std::string& id) {
+  for (size_t i = 0; i < config.nodes.size(); ++i) {
+    if (config.nodes[i].id == id) return i;
+  }
+  return Status::NotFound("no such node in the config", id);
+}
+
+Result<std::unique_ptr<store::VolumeSet>> OpenNodeVolumes(const config::ClusterConfig& config,
+                                                          size_t node) {
+  std::vector<store::VolumeSpec> specs;
+  for (const auto& v : config.volumes) {
+    if (node < size_t(v.replicas)) specs.push_back({v.name, v.size_bytes, false});
+  }
+  return store::VolumeSet::Open(env::PosixFileSystem(), config.nodes[node].dir, specs,
+                                RandomUuid);
+}
+
+Status InitNewNode(const config::ClusterConfig& config, size_t node) {
+  env::FileSystem& fs = env::PosixFileSystem();
+  const std::string& dir = config.nodes[node].dir;
+  std::vector<std::string> fresh;
+  for (const auto& v : config.volumes) {
+    if (node < size_t(v.replicas) && !fs.Exists(store::VolumeMetaPath(dir, v.name))) {
+      fresh.push_back(v.name);
+    }
+  }
+  FB_ASSIGN_OR_RETURN(auto volumes, OpenNodeVolumes(config, node));
+  for (const auto& name : fresh) {
+    std::string path = store::VolumeImagePath(dir, name) + ".repl";
+    repl::PersistedState state;  // promised 0, not blank: identical zeros on every member
+    FB_TRY(server::StoreReplState(fs, path, state));
+  }
+  return Status::Ok();
+}
+
+}  // namespace fb::cli

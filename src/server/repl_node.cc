@@ -1,0 +1,366 @@
+// ReplNode: performing the replication state machines' actions on real sockets and disks.
+#include "server/repl_node.h"
+
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "base/assert.h"
+#include "server/coord_client.h"
+#include "server/log.h"
+#include "server/peer_transport.h"
+#include "server/repl_state_file.h"
+
+namespace fb::server {
+namespace {
+
+constexpr int kTickMs = 5;
+constexpr int kReplDiskWorkers = 16;
+// Bounded by the state machines: ops in flight per volume plus resync copies and metadata.
+constexpr size_t kReplDiskQueue = 64 * 1024;
+
+env::Instant Now() { return env::SystemClock().Now(); }
+
+repl::Knobs KnobsFrom(const config::Timing& t) {
+  repl::Knobs k;
+  const int64_t ms = 1'000'000;
+  k.heartbeat_ns = int64_t(t.heartbeat_ms) * ms;
+  k.lease_renew_ns = int64_t(t.heartbeat_ms) * ms;
+  k.lease_margin_ns = int64_t(t.margin_ms) * ms;
+  k.coord_retry_ns = int64_t(t.heartbeat_ms) * ms;
+  k.peer_timeout_ns = std::max<int64_t>(3 * int64_t(t.heartbeat_ms), 150) * ms;
+  return k;
+}
+
+// Changes only when the machine rebooted, i.e. when volatile caches may have been lost.
+uint64_t BootId() {
+  auto text = env::PosixFileSystem().ReadSmallFile("/proc/sys/kernel/random/boot_id");
+  if (!text.ok()) return 1;
+  return std::hash<std::string>{}(*text) | 1;
+}
+
+}  // namespace
+
+struct ReplNode::Vol {
+  std::string name;
+  size_t index = 0;  // into status_
+  repl::VolumeGeometry geometry;
+  store::Volume* volume = nullptr;
+  std::string state_path;
+  std::unique_ptr<repl::VolumeNode> node;
+  std::atomic<bool> primary{false};
+};
+
+// One disk action, run on a worker; its completion goes back to the replication loop.
+class ReplNode::DiskTask final : public Task {
+ public:
+  DiskTask(ReplNode* owner, Vol* vol, repl::Action action)
+      : owner_(owner), vol_(vol), action_(std::move(action)) {}
+  void Run() override {
+    repl::IoId io = 0;
+    Status status;
+    repl::Payload data;
+    store::Volume& v = *vol_->volume;
+    if (auto* w = std::get_if<repl::DiskWrite>(&action_)) {
+      io = w->io;
+      switch (w->op) {
+        case repl::WriteOp::kWrite: status = v.Write(w->offset, *w->data, w->fua); break;
+        case repl::WriteOp::kTrim: status = v.Trim(w->offset, w->length, w->fua); break;
+        case repl::WriteOp::kZero:
+          status = v.WriteZeroes(w->offset, w->length, {.may_trim = true, .fua = w->fua});
+          break;
+      }
+    } else if (auto* r = std::get_if<repl::DiskRead>(&action_)) {
+      io = r->io;
+      auto bytes = std::make_shared<std::vector<uint8_t>>(r->length);
+      status = v.Read(r->offset, *bytes);
+      data = std::move(bytes);
+    } else if (auto* s = std::get_if<repl::DiskSync>(&action_)) {
+      io = s->io;
+      status = v.Flush();
+    } else if (auto* p = std::get_if<repl::PersistState>(&action_)) {
+      io = p->io;
+      // Durable before the state machine answers anything that depends on it.
+      status = StoreReplState(env::PosixFileSystem(), vol_->state_path, *p->state);
+    } else {
+      FB_UNREACHABLE();
+    }
+    asio::post(owner_->io_, [owner = owner_, vol = vol_, io, status = std::move(status),
+                             data = std::move(data), self = this]() mutable {
+      std::unique_ptr<DiskTask> done(self);
+      owner->OnDiskDone(*vol, io, std::move(status), std::move(data));
+    });
+  }
+
+ private:
+  ReplNode* owner_;
+  Vol* vol_;
+  repl::Action action_;
+};
+
+ReplNode::ReplNode(const config::ClusterConfig& config, repl::NodeId self,
+                   store::VolumeSet& volumes, std::string data_dir)
+    : config_(config),
+      self_(self),
+      volumes_(volumes),
+      data_dir_(std::move(data_dir)),
+      workers_(kReplDiskWorkers, kReplDiskQueue),
+      knobs_(KnobsFrom(config.timing)) {
+  std::random_device rd;
+  identity_ = {self_, BootId(), (uint64_t(rd()) << 32 | rd()) | 1};
+}
+
+ReplNode::~ReplNode() { Stop(); }
+
+Status ReplNode::Start() {
+  env::FileSystem& fs = env::PosixFileSystem();
+  for (size_t i = 0; i < config_.volumes.size(); ++i) {
+    const config::VolumeConfig& vc = config_.volumes[i];
+    if (self_ >= repl::NodeId(vc.replicas)) continue;  // the first `replicas` nodes hold it
+    auto vol = std::make_unique<Vol>();
+    vol->name = vc.name;
+    vol->index = vols_.size();
+    vol->geometry = repl::VolumeGeometry{repl::VolumeId(i + 1), vc.size_bytes, 64 * 1024};
+    vol->volume = volumes_.Find(vc.name);
+    if (vol->volume == nullptr) return Status::NotFound("volume not open", vc.name);
+    vol->state_path = store::VolumeImagePath(data_dir_, vc.name) + ".repl";
+    auto durable = LoadReplState(fs, vol->state_path);
+    repl::PersistedState state;
+    if (durable.ok()) {
+      state = *durable;
+    } else if (durable.status().code() == Code::kNotFound) {
+      // No state: this replica's image may hold anything; it must get a full copy.
+      state.blank = true;
+    } else {
+      return durable.status();
+    }
+    vol->node = std::make_unique<repl::VolumeNode>(identity_, vol->geometry, knobs_, state);
+    by_name_[vol->name] = vol.get();
+    vols_.push_back(std::move(vol));
+  }
+  status_.resize(vols_.size());
+  std::map<repl::NodeId, net::Address> peers;
+  for (size_t n = 0; n < config_.nodes.size(); ++n) {
+    if (repl::NodeId(n) != self_) peers[repl::NodeId(n)] = config_.nodes[n].repl;
+  }
+  peers_ = std::make_unique<PeerTransport>(
+      io_, self_, peers,
+      [this](repl::NodeId from, repl::Message m) { OnPeerMessage(from, std::move(m)); });
+  FB_TRY(peers_->Listen(config_.nodes[self_].repl));
+  coord_ = std::make_unique<CoordClient>(io_, config_.coordinator, self_,
+                                         [this](coord::Reply r) { OnCoordinatorReply(r); });
+  peers_->Start();
+  coord_->Start();
+  for (auto& v : vols_) Publish(*v);
+  ArmTick();
+  thread_ = std::thread([this] {
+    auto guard = asio::make_work_guard(io_);
+    io_.run();
+  });
+  return Status::Ok();
+}
+
+void ReplNode::Stop() {
+  if (!thread_.joinable()) return;
+  io_.stop();
+  thread_.join();
+  workers_.Shutdown();  // their completions land on the stopped loop and are dropped
+  if (peers_) peers_->Close();
+}
+
+void ReplNode::ArmTick() {
+  tick_timer_.expires_after(std::chrono::milliseconds(kTickMs));
+  tick_timer_.async_wait([this](const asio::error_code& ec) {
+    if (ec) return;
+    Tick();
+    ArmTick();
+  });
+}
+
+void ReplNode::Tick() {
+  for (auto& v : vols_) {
+    repl::Actions actions;
+    v->node->Tick(Now(), actions);
+    Perform(*v, actions);
+  }
+  MaybeWriteStatusFile();
+}
+
+std::string ReplNode::StatusFilePath(const std::string& data_dir) {
+  return data_dir + "/node-status.json";
+}
+
+// A small task: the status file is written off the loop (it fsyncs).
+class StatusFileTask final : public Task {
+ public:
+  StatusFileTask(std::string path, std::string text, std::atomic<bool>* busy)
+      : path_(std::move(path)), text_(std::move(text)), busy_(busy) {}
+  void Run() override {
+    (void)env::PosixFileSystem().WriteSmallFileDurably(path_, text_);
+    busy_->store(false);
+    delete this;
+  }
+
+ private:
+  std::string path_, text_;
+  std::atomic<bool>* busy_;
+};
+
+void ReplNode::MaybeWriteStatusFile() {
+  constexpr int64_t kEveryNs = 500'000'000;
+  env::Instant now = Now();
+  if (now.ns - last_status_write_.ns < kEveryNs || status_write_in_flight_.load()) return;
+  last_status_write_ = now;
+  nlohmann::json j;
+  j["node"] = config_.nodes[self_].id;
+  j["pid"] = int(getpid());
+  j["written_ns"] = now.ns;
+  for (const ReplVolumeStatus& s : Snapshot()) {
+    nlohmann::json v{{"name", s.name},       {"role", s.role},
+                     {"epoch", s.epoch},     {"primary", s.primary},
+                     {"in_sync", s.in_sync_mask}, {"members", s.members_mask}};
+    for (const auto& r : s.resyncs) {
+      v["resyncs"].push_back({{"node", r.node},
+                              {"bytes_done", r.bytes_done},
+                              {"bytes_remaining", r.bytes_remaining},
+                              {"full", r.full}});
+    }
+    j["volumes"].push_back(std::move(v));
+  }
+  status_write_in_flight_.store(true);
+  workers_.Submit(new StatusFileTask(StatusFilePath(data_dir_), j.dump(2) + "\n",
+                                     &status_write_in_flight_));
+}
+
+void ReplNode::Submit(std::string_view volume, repl::ClientRequest request, Done done) {
+  asio::post(io_, [this, name = std::string(volume), request = std::move(request),
+                   done = std::move(done)]() mutable {
+    auto it = by_name_.find(name);
+    if (it == by_name_.end()) {
+      repl::ReplyToClient reply;
+      reply.status = Status::NotFound("volume not on this node", name);
+      return done(std::move(reply));
+    }
+    request.id = next_request_++;
+    waiting_.emplace(request.id, std::move(done));
+    repl::Actions actions;
+    it->second->node->OnClientRequest(Now(), request, actions);
+    Perform(*it->second, actions);
+  });
+}
+
+void ReplNode::Perform(Vol& vol, repl::Actions& actions) {
+  for (repl::Action& action : actions) {
+    if (auto* send = std::get_if<repl::SendMessage>(&action)) {
+      peers_->Send(send->to, send->message);
+    } else if (auto* c = std::get_if<repl::SendToCoordinator>(&action)) {
+      coord_->Send(c->request);
+    } else if (auto* reply = std::get_if<repl::ReplyToClient>(&action)) {
+      auto it = waiting_.find(reply->id);
+      FB_ASSERT(it != waiting_.end());  // every reply answers a request we submitted
+      Done done = std::move(it->second);
+      waiting_.erase(it);
+      done(std::move(*reply));
+    } else if (auto* event = std::get_if<repl::Event>(&action)) {
+      bool loud = event->kind == repl::EventKind::kDegraded ||
+                  event->kind == repl::EventKind::kWritesBlocked ||
+                  event->kind == repl::EventKind::kFenced;
+      Log(loud ? LogLevel::kWarn : LogLevel::kInfo, "volume {}: {}{} (epoch {}, peer {}) {}",
+          vol.name, loud ? "ALERT " : "", repl::EventName(event->kind), event->epoch,
+          event->peer == repl::kNoNode ? -1 : int(event->peer), event->detail);
+    } else {
+      workers_.Submit(new DiskTask(this, &vol, std::move(action)));
+    }
+  }
+  actions.clear();
+  Publish(vol);
+}
+
+void ReplNode::OnDiskDone(Vol& vol, repl::IoId io, Status status, repl::Payload data) {
+  repl::Actions actions;
+  vol.node->OnDiskDone(Now(), io, status, data, actions);
+  Perform(vol, actions);
+}
+
+ReplNode::Vol* ReplNode::FindById(repl::VolumeId id) {
+  for (auto& v : vols_) {
+    if (v->geometry.volume == id) return v.get();
+  }
+  return nullptr;
+}
+
+void ReplNode::OnPeerMessage(repl::NodeId from, repl::Message message) {
+  Vol* vol = FindById(message.header.volume);
+  if (vol == nullptr) return;  // not a volume we hold: ignore (the sender retries elsewhere)
+  repl::Actions actions;
+  vol->node->OnPeerMessage(Now(), from, message, actions);
+  Perform(*vol, actions);
+}
+
+void ReplNode::OnCoordinatorReply(const coord::Reply& reply) {
+  repl::VolumeId id = std::visit(
+      [](const auto& r) -> repl::VolumeId {
+        using T = std::decay_t<decltype(r)>;
+        if constexpr (std::is_same_v<T, coord::RecordReply>) return r.record.volume;
+        else return r.volume;
+      },
+      reply);
+  Vol* vol = FindById(id);
+  if (vol == nullptr) return;
+  repl::Actions actions;
+  vol->node->OnCoordinatorReply(Now(), reply, actions);
+  Perform(*vol, actions);
+}
+
+void ReplNode::Publish(Vol& vol) {
+  const repl::VolumeNode& n = *vol.node;
+  ReplVolumeStatus s;
+  s.name = vol.name;
+  s.role = std::string(repl::RoleName(n.role()));
+  s.epoch = n.epoch();
+  const coord::VolumeRecord& record = n.last_record();
+  s.primary = record.primary == repl::kNoNode ? -1 : int(record.primary);
+  s.in_sync_mask = record.in_sync;
+  s.members_mask = record.members;
+  if (const repl::Primary* p = n.primary(); p != nullptr && n.IsPrimary()) {
+    for (repl::NodeId peer = 0; peer < repl::NodeId(config_.nodes.size()); ++peer) {
+      if (auto progress = p->Progress(peer)) {
+        s.resyncs.push_back({int(peer), progress->bytes_done, progress->bytes_remaining,
+                             progress->full});
+      }
+    }
+  }
+  vol.primary.store(n.IsPrimary(), std::memory_order_release);
+  std::lock_guard lock(status_mu_);
+  status_[vol.index] = std::move(s);
+}
+
+bool ReplNode::IsPrimary(std::string_view volume) const {
+  auto it = by_name_.find(volume);
+  return it != by_name_.end() && it->second->primary.load(std::memory_order_acquire);
+}
+
+std::string ReplNode::Refusal(std::string_view volume) const {
+  auto it = by_name_.find(volume);
+  if (it == by_name_.end()) return "volume " + std::string(volume) + " is not on this node";
+  if (it->second->primary.load(std::memory_order_acquire)) return {};
+  int primary;
+  {
+    std::lock_guard lock(status_mu_);
+    primary = status_[it->second->index].primary;
+  }
+  std::string where = "unknown";
+  if (primary >= 0 && size_t(primary) < config_.nodes.size() && primary != int(self_)) {
+    const auto& n = config_.nodes[size_t(primary)];
+    where = n.id + " at " + n.nbd.ToString();
+  }
+  return "not primary for " + std::string(volume) + "; primary is " + where;
+}
+
+std::vector<ReplVolumeStatus> ReplNode::Snapshot() const {
+  std::lock_guard lock(status_mu_);
+  return status_;
+}
+
+}  // namespace fb::server

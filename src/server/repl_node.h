@@ -1,0 +1,111 @@
+// ReplNode: the runtime of one node's replicated volumes. It runs every repl::VolumeNode of
+// this node on ONE event loop (the state machines are single-threaded by design) and performs
+// their actions: peer messages through PeerTransport, coordinator requests through CoordClient,
+// disk I/O on the disk workers against the local store::Volume, durable metadata through the
+// repl state file, and client replies back to the NBD connection that asked.
+// Threading: Submit, IsPrimary, Refusal and Snapshot may be called from any thread; all else
+// runs on the replication loop.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <asio.hpp>
+
+#include "config/cluster_config.h"
+#include "repl/volume_node.h"
+#include "server/worker_pool.h"
+#include "store/volume_set.h"
+
+namespace fb::server {
+
+class PeerTransport;
+class CoordClient;
+
+// What `firebreak status` and the catalog need to know about one volume on this node.
+struct ReplVolumeStatus {
+  std::string name;
+  std::string role;  // replica, promoting, primary, draining
+  uint64_t epoch = 0;
+  int primary = -1;  // node index per the coordinator's newest record, -1 unknown
+  uint64_t in_sync_mask = 0;
+  uint64_t members_mask = 0;
+  struct Resync {
+    int node = -1;
+    uint64_t bytes_done = 0;
+    uint64_t bytes_remaining = 0;
+    bool full = false;
+  };
+  std::vector<Resync> resyncs;  // primary only: replicas outside S being caught up
+};
+
+class ReplNode {
+ public:
+  using Done = std::function<void(repl::ReplyToClient reply)>;
+
+  ReplNode(const config::ClusterConfig& config, repl::NodeId self, store::VolumeSet& volumes,
+           std::string data_dir);
+  ~ReplNode();
+
+  // Loads each volume's replication state, connects transports and starts the loop thread.
+  Status Start();
+  void Stop();
+
+  // Any thread. `done` runs on the replication loop: post to your own loop from it.
+  void Submit(std::string_view volume, repl::ClientRequest request, Done done);
+  bool IsPrimary(std::string_view volume) const;
+  // "" when this node serves `volume` now; else why not and where to go.
+  std::string Refusal(std::string_view volume) const;
+  std::vector<ReplVolumeStatus> Snapshot() const;
+  // DIR/node-status.json: what `firebreak status` shows for this node (pid, roles, resync).
+  static std::string StatusFilePath(const std::string& data_dir);
+
+ private:
+  struct Vol;
+  class DiskTask;
+
+  void Tick();
+  void ArmTick();
+  void Perform(Vol& vol, repl::Actions& actions);
+  void RunDisk(Vol& vol, repl::Action action);
+  void OnDiskDone(Vol& vol, repl::IoId io, Status status, repl::Payload data);
+  void OnPeerMessage(repl::NodeId from, repl::Message message);
+  void OnCoordinatorReply(const coord::Reply& reply);
+  void Publish(Vol& vol);
+  void MaybeWriteStatusFile();
+  Vol* FindById(repl::VolumeId id);
+
+  const config::ClusterConfig config_;
+  const repl::NodeId self_;
+  store::VolumeSet& volumes_;
+  const std::string data_dir_;
+  WorkerPool workers_;  // disk I/O for the state machines; drained before the loop dies
+  repl::Knobs knobs_;
+  repl::NodeIdentity identity_;
+
+  asio::io_context io_{1};
+  asio::steady_timer tick_timer_{io_};
+  std::thread thread_;
+  std::unique_ptr<PeerTransport> peers_;
+  std::unique_ptr<CoordClient> coord_;
+  std::vector<std::unique_ptr<Vol>> vols_;  // constant after Start
+  std::map<std::string, Vol*, std::less<>> by_name_;
+
+  // Client requests waiting for their reply; loop thread only.
+  std::unordered_map<repl::ClientReqId, Done> waiting_;
+  repl::ClientReqId next_request_ = 1;
+  env::Instant last_status_write_{};
+  std::atomic<bool> status_write_in_flight_{false};
+
+  mutable std::mutex status_mu_;
+  std::vector<ReplVolumeStatus> status_;  // guarded by status_mu_, published after each input
+};
+
+}  // namespace fb::server
