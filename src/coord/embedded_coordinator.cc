@@ -19,6 +19,32 @@ void EmbeddedCoordinator::AddVolume(env::Instant now, const VolumeRecord& record
   volumes_.emplace(record.volume, v);
 }
 
+std::optional<EmbeddedCoordinator::DurableVolume> EmbeddedCoordinator::Durable(
+    VolumeId volume) const {
+  auto it = volumes_.find(volume);
+  if (it == volumes_.end()) return std::nullopt;
+  return DurableVolume{it->second.record, it->second.in_sync_boot, it->second.tenure_leased};
+}
+
+void EmbeddedCoordinator::RestoreVolume(env::Instant now, const DurableVolume& durable) {
+  const VolumeRecord& r = durable.record;
+  FB_ASSERT(r.primary != kNoNode && Has(r.in_sync, r.primary));
+  FB_ASSERT(r.epoch >= r.tenure && r.tenure > 0);
+  FB_ASSERT(!volumes_.contains(r.volume));
+  VolumeState v;
+  v.record = r;
+  v.in_sync_boot = durable.in_sync_boot;
+  v.tenure_leased = durable.tenure_leased;
+  v.lease_expiry = env::Instant{now.ns + knobs_.lease_ns};
+  volumes_.emplace(r.volume, v);
+}
+
+EmbeddedCoordinator::NodeView EmbeddedCoordinator::Node(env::Instant now, NodeId node) const {
+  FB_ASSERT(node < kMaxNodes);
+  const NodeState& n = nodes_[node];
+  return NodeView{n.seen, Live(now, node), n.blank, n.boot_id, n.incarnation, n.last_seen};
+}
+
 const VolumeRecord* EmbeddedCoordinator::Find(VolumeId volume) const {
   auto it = volumes_.find(volume);
   return it == volumes_.end() ? nullptr : &it->second.record;

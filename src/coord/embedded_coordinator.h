@@ -5,6 +5,7 @@
 
 #include <array>
 #include <map>
+#include <optional>
 #include <vector>
 
 #include "coord/coordinator.h"
@@ -22,6 +23,29 @@ class EmbeddedCoordinator final : public Coordinator {
   void Handle(env::Instant now, const Request& request, std::vector<Outbound>& out) override;
   void Tick(env::Instant now, std::vector<Outbound>& out) override;
   const VolumeRecord* Find(VolumeId volume) const override;
+
+  // For a witness that must survive its own restart (src/server/coord_service.cc): all a
+  // volume's state except the lease, which a restart forgets.
+  struct DurableVolume {
+    VolumeRecord record;
+    std::array<uint64_t, kMaxNodes> in_sync_boot{};
+    bool tenure_leased = false;
+    friend bool operator==(const DurableVolume&, const DurableVolume&) = default;
+  };
+  std::optional<DurableVolume> Durable(VolumeId volume) const;
+  // Re-creates a volume exactly as Durable() reported it. The primary gets a full lease
+  // period of grace from now: safe, since any lease granted before the restart ends sooner.
+  void RestoreVolume(env::Instant now, const DurableVolume& durable);
+  // A node's liveness as promotion sees it, for status reports.
+  struct NodeView {
+    bool seen = false;
+    bool live = false;
+    bool blank = false;
+    uint64_t boot_id = 0;
+    uint64_t incarnation = 0;
+    env::Instant last_seen;
+  };
+  NodeView Node(env::Instant now, NodeId node) const;
 
   // Counters for the simulator's report.
   uint64_t promotions() const { return promotions_; }
