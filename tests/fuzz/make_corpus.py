@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the seed corpora for the NBD fuzz targets into tests/fuzz/corpus/<target>/.
+"""Writes the seed corpora for the fuzz targets into tests/fuzz/corpus/<target>/.
 
 Each file is a realistic client byte stream (handshake) or a run of 28-byte request headers
 (request), built from the wire layouts in src/proto/nbd/wire.h. Deterministic: rerunning it
@@ -85,6 +85,51 @@ REQUEST = {
     request(CMD_READ, 0xFFFFFFFFFFFFFF00, 512, 0x8000, 3) + b"\x00" * 28,
 }
 
+# coord_wire: the first byte picks the frame type (type - 1), the rest is that type's body;
+# the target seals it with a valid header and checksum (layouts in src/coord/wire.h).
+NO_NODE = 0xFFFFFFFF
+HELLO, HEARTBEAT, LEASE_REQUEST, CONFIG_CHANGE = 1, 2, 3, 4
+RECORD_REPLY, LEASE_REPLY, STATUS_REQUEST, STATUS_REPLY = 5, 6, 7, 8
+
+
+def coord(frame_type, body):
+    return bytes([frame_type - 1]) + body
+
+
+def record(volume, epoch=3, primary=1, in_sync=0b11, members=0b111, tenure=2):
+    return struct.pack(">QQIIQQQQQ", volume, epoch, primary, 2, in_sync, members, 0b101,
+                       tenure, 9)
+
+
+def node_status(node, seen=True, live=True, age_ms=12):
+    if not seen:
+        return struct.pack(">IIQQQ", node, 0, 0, 0, 0)
+    return struct.pack(">IIQQQ", node, 1 | (2 if live else 0), age_ms, 5, 77)
+
+
+COORD_WIRE = {
+    "hello_node": coord(HELLO, struct.pack(">IIII", 1, 0, 2, 0)),
+    "hello_admin": coord(HELLO, struct.pack(">IIII", 1, 1, NO_NODE, 0)),
+    "heartbeat": coord(HEARTBEAT, struct.pack(">IIQQQQ", 1, 0, 0xB007, 3, 1, 2)),
+    "heartbeat_blank": coord(HEARTBEAT, struct.pack(">IIQQQQ", 63, 1, 1, 1, 2 ** 64 - 1, 0)),
+    "lease_request": coord(LEASE_REQUEST, struct.pack(">IIQQQQ", 0, 0, 1, 1, 1, 42)),
+    "config_change_grow": coord(CONFIG_CHANGE, struct.pack(">IIQQQQQQ", 0, 2, 1, 1, 5, 0b111,
+                                                           0xB007, 43)),
+    "config_change_shrink": coord(CONFIG_CHANGE, struct.pack(">IIQQQQQQ", 0, NO_NODE, 1, 1, 5,
+                                                             0b001, 0, 44)),
+    "record_reply": coord(RECORD_REPLY, record(1) + struct.pack(">QII", 43, 1, 0)),
+    "lease_granted": coord(LEASE_REPLY, struct.pack(">QQQQII", 1, 3, 42, 500000000, 1, 0)),
+    "lease_refused": coord(LEASE_REPLY, struct.pack(">QQQQII", 1, 3, 42, 0, 0, 0)),
+    "status_request": coord(STATUS_REQUEST, struct.pack(">Q", 1)),
+    "status_reply": coord(STATUS_REPLY, struct.pack(">QII", 1, 2, 3) + record(1) + record(7) +
+                          node_status(0) + node_status(1, live=False, age_ms=90000) +
+                          node_status(2, seen=False)),
+    "status_empty": coord(STATUS_REPLY, struct.pack(">QII", 1, 0, 0)),
+    # Wrong on purpose: primary outside S, and a reply whose lease is granted with length 0.
+    "record_bad": coord(RECORD_REPLY, record(1, primary=2) + struct.pack(">QII", 0, 0, 0)),
+    "lease_bad": coord(LEASE_REPLY, struct.pack(">QQQQII", 1, 3, 42, 0, 1, 0)),
+}
+
 
 def write(target, files):
     directory = os.path.join(HERE, "corpus", target)
@@ -97,3 +142,4 @@ def write(target, files):
 if __name__ == "__main__":
     write("handshake", HANDSHAKE)
     write("request", REQUEST)
+    write("coord_wire", COORD_WIRE)
