@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
     commands.emplace_back(app.get_subcommands({})[before], std::move(run));
   };
   add(fb::cli::AddServeCommand);
+  add(fb::cli::AddCoordinatorCommand);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
