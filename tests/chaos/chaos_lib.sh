@@ -351,9 +351,11 @@ for v in d.get("volumes", []):
           v.get("copies_in_sync"), v.get("copies_configured"), " ".join(reps)))' 2>/dev/null || true
 }
 
-# event_time KIND AFTER: wall time of the first KIND event (go, lost, first_ack) at or after
-# AFTER (epoch seconds); empty if none. Also sets EVENT_URI.
-event_time() {
+# event_lookup KIND AFTER: finds the writer's first KIND event (go, lost, first_ack) at or after
+# AFTER (epoch seconds); sets EVENT_T (empty if none) and EVENT_URI. Returns 1 if none.
+EVENT_T=""
+EVENT_URI=""
+event_lookup() {
   local out
   out=$("$PY" -c '
 import json, sys
@@ -362,12 +364,13 @@ for ln in open(sys.argv[1]):
     if e["event"] == sys.argv[2] and e["t"] >= float(sys.argv[3]):
         print(e["t"], e.get("uri", ""))
         break' "$WRITER_EVENTS" "$1" "$2" 2>/dev/null || true)
+  EVENT_T=${out%% *}
   EVENT_URI=${out#* }
-  echo "${out%% *}"
+  [ -n "$EVENT_T" ]
 }
 
 # has_event KIND AFTER: the writer logged a KIND event at or after AFTER.
-has_event() { [ -n "$(event_time "$1" "$2")" ]; }
+has_event() { event_lookup "$1" "$2"; }
 
 # verify_ledger ARGS...: stamped_client.py verify over the writer's range (pass --ledger FILE...
 # and optionally --image FILE, --lba-base, --lbas). Returns its exit status (0 = no violation,

@@ -116,6 +116,12 @@ def _drop(h):
         del h._o
 
 
+def _note_server_msg(refusals, uri, msg):
+    i = msg.find("server error message: ")
+    if i >= 0:
+        refusals[uri + " message"] = msg[i + len("server error message: "):].strip()
+
+
 def connect_any(uris, deadline, attempt_s=1.0, avoid=None, avoid_delay_s=0.3):
     """Returns (handle, uri, refusals) or (None, None, refusals) at the deadline.
 
@@ -138,6 +144,10 @@ def connect_any(uris, deadline, attempt_s=1.0, avoid=None, avoid_delay_s=0.3):
                     continue
                 todo.remove(u)
                 h = nbd.NBD()
+                # libnbd reports a refused GO as "server policy prevents NBD_OPT_GO"; the
+                # server's own message (which names the primary) only reaches the debug log.
+                h.set_debug_callback(lambda ctx, msg, u=u: _note_server_msg(refusals, u, msg))
+                h.set_debug(True)
                 try:
                     h.aio_connect_uri(u)
                     pending[u] = h
@@ -176,6 +186,7 @@ def connect_any(uris, deadline, attempt_s=1.0, avoid=None, avoid_delay_s=0.3):
                     del pending[u]
                     continue
                 if h.aio_is_ready():
+                    h.set_debug(False)
                     for v, other in pending.items():
                         if v != u:
                             _drop(other)
@@ -412,6 +423,8 @@ class Writer:
             h, uri, refusals = connect_any(a.uri, time.monotonic() + a.reconnect_timeout,
                                            avoid=avoid)
             rec["refusals"] = refusals
+            if h is None and _stop:
+                return self.finish(0, "stopped while reconnecting")
             if h is None:
                 log(f"no node accepted GO within {a.reconnect_timeout}s: {refusals}")
                 return self.finish(1, "reconnect failed")
@@ -582,6 +595,8 @@ def cmd_probe(a):
                                    attempt_s=a.connect_timeout)
     if h is None:
         out["refusal"] = refusals.get(a.uri[0], "no answer")
+        if a.uri[0] + " message" in refusals:
+            out["refusal"] += ": " + refusals[a.uri[0] + " message"]
         print(json.dumps(out))
         return 0
     out["connected"] = True

@@ -38,11 +38,12 @@ KILL_T=$FAULT_T
 ok "kill -9 $OLD (pid $KILLED_PID) at $(acks_so_far) acked writes, QD16 in flight"
 
 # RTO: first write acknowledged after the kill (by a node other than the killed one).
-first_ack=""
 if wait_until 15 has_event first_ack "$KILL_T"; then
-  first_ack=$(event_time first_ack "$KILL_T")
+  event_lookup first_ack "$KILL_T"
+  first_ack=$EVENT_T
   new_uri=$EVENT_URI
-  go_t=$(event_time go "$KILL_T")
+  event_lookup go "$KILL_T" || true
+  go_t=$EVENT_T
   RTO=$(elapsed "$KILL_T" "$first_ack")
   NEW=$(node_of_uri "$new_uri" || echo "?")
   note "kill -> GO accepted by $NEW: $(elapsed "$KILL_T" "$go_t")s; kill -> first write acknowledged: ${RTO}s"

@@ -53,8 +53,8 @@ else
 fi
 RTO=""
 if wait_until "$PAUSE_S" has_event first_ack "$STOP_T"; then
-  t=$(event_time first_ack "$STOP_T")
-  RTO=$(elapsed "$STOP_T" "$t")
+  event_lookup first_ack "$STOP_T"
+  RTO=$(elapsed "$STOP_T" "$EVENT_T")
   serving=$(node_of_uri "$EVENT_URI" || echo "?")
   ok "writer's I/O acknowledged by $serving ${RTO}s after the SIGSTOP (its op timeout is 1 s)"
   [ "$serving" != "$OLD" ] || soft_fail "the first ack after the SIGSTOP came from the stopped $OLD"
