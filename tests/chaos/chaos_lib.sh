@@ -286,6 +286,30 @@ restart_node() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Resync progress (resync_sampler.py polls every node's node-status.json every 50 ms).
+
+start_resync_sampler() {
+  local files=() id
+  RESYNC_JSON=$TEST_TMP/resync.json
+  for id in "${NODE_IDS[@]}"; do files+=("$CLUSTER_DIR/$id/node-status.json"); done
+  _spawn resync-sampler "$PY" "$CHAOS_DIR/resync_sampler.py" "$RESYNC_JSON" \
+    "$(IFS=,; echo "${NODE_IDS[*]}")" "${files[@]}"
+  RESYNC_SAMPLER_PID=$SPAWNED_PID
+}
+
+# stop_resync_sampler: prints one line per resync seen: "PRIMARY->TARGET/VOL total_max
+# done_last full samples" (total_max: the most bytes_done + bytes_remaining reported).
+stop_resync_sampler() {
+  kill -TERM "$RESYNC_SAMPLER_PID" 2>/dev/null || true
+  wait_until 5 pid_gone "$RESYNC_SAMPLER_PID" || kill -KILL "$RESYNC_SAMPLER_PID" 2>/dev/null
+  wait "$RESYNC_SAMPLER_PID" 2>/dev/null || true
+  "$PY" -c '
+import json, sys
+for e in json.load(open(sys.argv[1])):
+    print(e["key"], e["total_max"], e["done_last"], e["full"], e["samples"])' "$RESYNC_JSON" 2>/dev/null || true
+}
+
+# ---------------------------------------------------------------------------------------------
 # The stamped writer.
 
 # start_writer NAME [extra args]: stamped_client.py write against every node, in the background.
@@ -403,16 +427,4 @@ images_identical() {
   for id in "${NODE_IDS[@]:1}"; do
     cmp "$first" "$CLUSTER_DIR/$id/volumes/$VOL.img" || return 1
   done
-}
-
-# Resync progress as reported by a node: "bytes_done bytes_remaining" summed over resyncs[].
-node_resync_bytes() {
-  "$PY" -c '
-import json, sys
-d = json.load(open(sys.argv[1]))
-done = rem = 0
-for v in d.get("volumes", []):
-    for r in v.get("resyncs", []) or []:
-        done += int(r.get("bytes_done", 0)); rem += int(r.get("bytes_remaining", 0))
-print(done, rem)' "$CLUSTER_DIR/$1/node-status.json" 2>/dev/null || echo "0 0"
 }

@@ -25,7 +25,9 @@ write   Writes random LBAs of [lba-base, lba-base + lbas) with up to --qd writes
         lost (unknown outcome). When the connection fails (error, dead socket, or no completion
         for --op-timeout seconds: a hung primary), it reconnects to whichever of the --uri
         nodes now accepts NBD_OPT_GO (all tried in parallel, bounded by --reconnect-timeout)
-        and carries on. Runs until SIGTERM/SIGINT, --duration or --stop-file; then drains in
+        and carries on. With --flush-interval S it also sends a FLUSH every S seconds (ledger
+        "F id issue_time ack_time" when it completes); once --narrow-file exists it writes only
+        the first --narrow-lbas LBAs of the range. Runs until SIGTERM/SIGINT, --duration or --stop-file; then drains in
         flight writes (bounded) and writes a JSON summary (--summary): acks, errors, unknowns,
         reconnects with timestamps (connection lost, GO accepted, first ack after it), and the
         longest gap between two acks (the client-visible stall).
@@ -262,6 +264,12 @@ class Writer:
         self.seq = 0
         self.inflight = {}      # cookie -> (lba, seq, t_issue_mono)
         self.busy = set()       # LBAs with a write in flight
+        self.narrow = False
+        self.narrow_checked = 0.0
+        self.flush_id = 0
+        self.flush_inflight = None  # (cookie, id, issue wall time)
+        self.last_flush_issue = time.monotonic()
+        self.flushes = 0
         self.acks = 0
         self.errors = 0
         self.error_samples = []
@@ -302,6 +310,13 @@ class Writer:
 
     def pick_lba(self):
         base, n = self.a.lba_base, self.a.lbas
+        if self.a.narrow_file and self.a.narrow_lbas:
+            t = time.monotonic()
+            if not self.narrow and t - self.narrow_checked > 0.05:
+                self.narrow_checked = t
+                self.narrow = os.path.exists(self.a.narrow_file)
+            if self.narrow:
+                n = min(n, self.a.narrow_lbas)
         for _ in range(64):
             lba = base + self.rng.randrange(n)
             if lba not in self.busy:
@@ -321,12 +336,39 @@ class Writer:
         self.busy.add(lba)
         return True
 
+    def maybe_flush(self, h):
+        iv = self.a.flush_interval
+        if not iv or self.flush_inflight or time.monotonic() - self.last_flush_issue < iv:
+            return
+        self.flush_id += 1
+        self.last_flush_issue = time.monotonic()
+        self.flush_inflight = (h.aio_flush(), self.flush_id, now_wall())
+
+    def reap_flush(self, h):
+        if not self.flush_inflight:
+            return None
+        cookie, fid, t_issue = self.flush_inflight
+        try:
+            done = h.aio_command_completed(cookie)
+        except nbd.Error as e:
+            self.flush_inflight = None
+            self.ledger.line(f"FE {fid}\n")
+            return f"flush failed: {e}"
+        if done:
+            self.flush_inflight = None
+            self.flushes += 1
+            self.ledger.line(f"F {fid} {t_issue:.6f} {now_wall():.6f}\n")
+        return None
+
     def abandon_inflight(self):
         for lba, seq, _ in self.inflight.values():
             self.ledger.line(f"U {lba} {seq}\n")
             self.unknown += 1
         self.inflight.clear()
         self.busy.clear()
+        if self.flush_inflight:
+            self.ledger.line(f"FU {self.flush_inflight[1]}\n")
+            self.flush_inflight = None
 
     def reap(self, h):
         """Retires completed commands. Returns an error string if the connection is unusable.
@@ -347,6 +389,7 @@ class Writer:
                 lba, seq, _ = self.inflight.pop(cookie)
                 self.busy.discard(lba)
                 self.note_ack(lba, seq)
+        flush_failed = self.reap_flush(h)
         dead = h.aio_is_dead() or h.aio_is_closed()
         for lba, seq, e in failed:
             if dead or getattr(e, "errnum", None) in _CONN_ERRNOS:
@@ -357,8 +400,9 @@ class Writer:
                 self.errors += 1
                 if len(self.error_samples) < 5:
                     self.error_samples.append(str(e))
-        if failed:
-            return f"write failed: {failed[0][2]}" + (" (connection dead)" if dead else "")
+        if failed or flush_failed:
+            what = f"write failed: {failed[0][2]}" if failed else flush_failed
+            return what + (" (connection dead)" if dead else "")
         return "connection dead" if dead else None
 
     def stalled(self):
@@ -395,6 +439,7 @@ class Writer:
                 while not self.should_stop(t_end):
                     while len(self.inflight) < a.qd and self.issue(h):
                         pass
+                    self.maybe_flush(h)
                     h.poll(50)
                     why = self.reap(h)
                     if why is None and self.stalled():
@@ -456,7 +501,7 @@ class Writer:
         self.event("stopped", why=why)
         s = {
             "result": why, "writes_issued": self.seq, "acked": self.acks, "errors": self.errors,
-            "error_samples": self.error_samples, "unknown": self.unknown, "distinct_lbas_acked": len(self.distinct),
+            "error_samples": self.error_samples, "unknown": self.unknown, "flushes": self.flushes, "distinct_lbas_acked": len(self.distinct),
             "max_ack_gap_s": round(self.max_gap, 6), "max_ack_gap_from": self.max_gap_from,
             "max_ack_gap_to": self.max_gap_to, "reconnects": self.reconnects,
             "uri_history": self.uri_history, "last_ack_at": self.last_ack_wall,
@@ -668,6 +713,10 @@ def main():
     p.add_argument("--lba-base", type=int, default=0)
     p.add_argument("--lbas", type=int, default=4096, help="number of 4 KiB blocks in the range")
     p.add_argument("--qd", type=int, default=16)
+    p.add_argument("--flush-interval", type=float, default=0.0,
+                   help="write: send a FLUSH every S seconds (0: never)")
+    p.add_argument("--narrow-file", help="write: once this file exists, use only --narrow-lbas")
+    p.add_argument("--narrow-lbas", type=int, default=0)
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--duration", type=float, default=None)
     p.add_argument("--stop-file")

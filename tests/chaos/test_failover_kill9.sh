@@ -20,6 +20,7 @@ RTO_TARGET_S=${RTO_TARGET_S:-1}
 RTO_FAIL_S=${RTO_FAIL_S:-5}
 WRITE_AFTER_S=${WRITE_AFTER_S:-3}
 RESYNC_TIMEOUT_S=${RESYNC_TIMEOUT_S:-60}
+NARROW_S=${NARROW_S:-1}
 
 start_cluster "$NODES"
 OLD=$(primary_of)
@@ -28,9 +29,14 @@ OLD=${OLD:-n1}
 OLD_PID=$(node_pid "$OLD")
 note "primary $OLD (pid $OLD_PID); status: $(status_text)"
 
-start_writer w1
+# The writer FLUSHes every 0.2 s. It first writes its whole range (16 MiB), then only the first
+# quarter for NARROW_S seconds before the kill and after it: the old primary's activity log should by then
+# cover only that quarter, so an incremental resync copies about what changed while it was away.
+start_writer w1 --flush-interval 0.2 --narrow-file "$TEST_TMP/narrow" --narrow-lbas $((CHAOS_LBAS / 4))
 wait_until 20 acks_at_least 3000 || die "writer made no progress: $(tail -3 "$WRITER_LOG")"
-ok "stamped writer running on ${NODE_URI[$OLD]}: $(acks_so_far) writes acknowledged"
+touch "$TEST_TMP/narrow"
+sleep "$NARROW_S"
+ok "stamped writer running on ${NODE_URI[$OLD]}: $(acks_so_far) writes acknowledged (the last ${NARROW_S}s on the first $((CHAOS_LBAS / 4)) blocks only, FLUSH every 0.2 s)"
 
 # ---- the fault ----
 kill9_node "$OLD"
@@ -70,6 +76,20 @@ stop_writer
 STOP_T=$(now)
 [ "$WRITER_RC" = 0 ] || soft_fail "writer exited $WRITER_RC: $(tail -3 "$WRITER_LOG" | tr '\n' ' ')"
 read -r away_acks away_lbas < <(acked_between "$KILL_T" "$STOP_T")
+# In 64 KiB regions (the resync granularity):
+#   away  - written while the old primary was away, or in flight at the kill: what changed;
+#   tight - away plus every region written since the issue of the last FLUSH completed before
+#           the kill: where the old primary may hold writes no flush covered (its activity log,
+#           if trimmed at every flush);
+#   loose - away plus every region ever written: the activity log if it were never trimmed.
+flush_t=$(awk -v k="$KILL_T" '$1 == "F" && $4 < k { t = $3 } END { printf "%.6f\n", t }' "$WRITER_LEDGER")
+regions_since() { # T: distinct regions of acks in [T, STOP_T) and of writes unknown at a failure
+  awk -v from="$1" -v to="$STOP_T" '($1 == "A" && $4 >= from && $4 < to) || $1 == "U" { r[int($2 / 16)] = 1 }
+    END { print length(r) }' "$WRITER_LEDGER"
+}
+away_regions=$(regions_since "$KILL_T")
+tight_regions=$(regions_since "$flush_t")
+loose_regions=$(regions_since 0)
 note "writer: acked $(summary_field acked), unknown (in flight at a failure) $(summary_field unknown), error replies $(summary_field errors), reconnects $(summary_field reconnects), longest ack gap $(summary_field max_ack_gap_s)s"
 [ "$(summary_field errors)" = 0 ] || soft_fail "NOEIO: $(summary_field errors) writes got an error reply: $(summary_json error_samples)"
 [ "$away_acks" -gt 0 ] || soft_fail "no write acknowledged while $OLD was down"
@@ -82,21 +102,15 @@ else
 fi
 
 # ---- rejoin ----
+start_resync_sampler
 restart_node "$OLD"
 RESTART_T=$(now)
 note "restarted $OLD by hand (pid $RESTARTED_PID): $FIREBREAK serve --config $CLUSTER_CFG --node $OLD"
-max_done=0
-max_total=0
 last_state=""
 in_sync=0
 t0=$(now)
 while ! fgt "$(elapsed "$t0")" "$RESYNC_TIMEOUT_S"; do
   rc=$(status_rc)
-  for id in "${NODE_IDS[@]}"; do
-    read -r d r < <(node_resync_bytes "$id")
-    [ "$d" -gt "$max_done" ] && max_done=$d
-    [ $((d + r)) -gt "$max_total" ] && max_total=$((d + r))
-  done
   st=$(status_brief)
   [ "$st" != "$last_state" ] && note "+$(elapsed "$RESTART_T")s status exit $rc: $st" && last_state=$st
   if [ "$rc" = 0 ]; then in_sync=1; break; fi
@@ -109,13 +123,29 @@ else
 fi
 [ "$(node_role "$OLD")" != primary ] || soft_fail "the restarted old primary $OLD reports role primary"
 
-# Resync figures: node-status.json resyncs[] (bytes_done) and whatever the logs say.
+# Resync figures: what node-status.json reported (sampled every 50 ms) against the dirty set.
+resyncs=$(stop_resync_sampler)
 vol_bytes=$(size_bytes "$CHAOS_VOLUME_SIZE")
-dirty_bytes=$((away_lbas * 4096))
-note "resync: bytes_done peak $max_done (done+remaining peak $max_total) vs $dirty_bytes bytes dirtied while $OLD was away ($away_acks writes, $((away_acks * 4096)) bytes written); volume $vol_bytes bytes"
-grep -hiE 'resync' "$CLUSTER_DIR"/logs/*.log "$TEST_TMP"/restart-*.log 2>/dev/null | tail -n 8 | sed 's/^/#   log: /'
-if [ "$max_done" -gt 0 ] && [ "$max_done" -ge "$vol_bytes" ] && [ "$dirty_bytes" -lt $((vol_bytes / 2)) ]; then
-  warn "resync copied $max_done bytes, the whole volume, for $dirty_bytes dirty bytes: not incremental"
+dirty_bytes=$((away_regions * 65536))
+resync_bytes=$(awk -v t="$OLD" '$1 ~ ("->" t "/") { n += $2 } END { print n + 0 }' <<<"$resyncs")
+resync_full=$(awk -v t="$OLD" '$1 ~ ("->" t "/") && $4 == "True" { f = 1 } END { print f ? "full" : "incremental" }' <<<"$resyncs")
+while read -r key total last full samples; do
+  [ -n "$key" ] && note "resync $key: $total bytes to copy ($([ "$full" = True ] && echo full || echo incremental); last bytes_done $last; seen in $samples samples)"
+done <<<"$resyncs"
+grep -hE 'RESYNC|REPLICA_JOINED' "$CLUSTER_DIR"/logs/*.log "$TEST_TMP"/restart-*.log 2>/dev/null | sed 's/^/#   log: /'
+tight_bytes=$((tight_regions * 65536))
+loose_bytes=$((loose_regions * 65536))
+note "resync of $OLD: $resync_bytes bytes ($resync_full); changed while away: $away_lbas blocks in $away_regions regions of 64 KiB = $dirty_bytes bytes ($away_acks writes acknowledged, $((away_acks * 4096)) bytes written); with its un-flushed regions: $tight_bytes bytes; every region ever written: $loose_bytes bytes; volume $vol_bytes bytes"
+if [ -z "$resyncs" ]; then
+  warn "no resync progress of $OLD was visible in node-status.json (finished between two updates?)"
+elif [ "$resync_full" = full ] || [ "$resync_bytes" -ge "$vol_bytes" ]; then
+  soft_fail "resync of $OLD was a full copy ($resync_bytes bytes) for $dirty_bytes dirty bytes: not incremental"
+elif [ "$resync_bytes" -gt "$loose_bytes" ]; then
+  soft_fail "resync of $OLD copied $resync_bytes bytes, more than the $loose_bytes bytes of every region ever written"
+elif [ "$resync_bytes" -gt $((tight_bytes + 1048576)) ]; then
+  warn "resync of $OLD copied $resync_bytes bytes for $dirty_bytes changed while away: its activity log was not trimmed by the FLUSHes (only $tight_bytes bytes were not covered by a completed FLUSH)"
+else
+  ok "incremental resync: $resync_bytes bytes for $dirty_bytes bytes changed while away (x$(awk -v a="$resync_bytes" -v b="$dirty_bytes" 'BEGIN { printf "%.2f", b ? a / b : 0 }'); at most $tight_bytes could differ)"
 fi
 
 # ---- CONV ----
@@ -148,5 +178,5 @@ EOF
     fi
   done
 fi
-note "summary: nodes $NODES, RTO ${RTO:-none}s, longest ack gap $(summary_field max_ack_gap_s)s, resync $max_done bytes for $dirty_bytes dirty"
+note "summary: nodes $NODES, RTO ${RTO:-none}s, longest ack gap $(summary_field max_ack_gap_s)s, resync $resync_bytes bytes for $dirty_bytes dirty"
 finish
