@@ -32,6 +32,7 @@ fi
 for s in "${SERVERS[@]}"; do
   case "$s" in
     firebreak) have_firebreak || die "BENCH_SERVERS has firebreak but $FIREBREAK cannot serve" ;;
+    firebreak-repl) have_firebreak || die "BENCH_SERVERS has firebreak-repl but $FIREBREAK cannot serve" ;;
     nbdkit | qemu-nbd) ;;
     *) die "unknown server '$s' in BENCH_SERVERS" ;;
   esac
@@ -118,6 +119,25 @@ start_bench_server() {
       # shellcheck disable=SC2086
       start_firebreak --listen "$addr" --dir "$FB_DIR" --volume "$VOL" ${BENCH_FIREBREAK_ARGS:-}
       BENCH_PID=$FB_PID
+      ;;
+    firebreak-repl)
+      # A 2-node replicated cluster (firebreak up) on its own fresh sparse images: every write
+      # is mirrored to n2 before n1 acknowledges it. The client talks to n1, the primary; the
+      # CPU column counts n1 only. Ports base, base+100 and base+200 must be free.
+      [ "$TRANSPORT" = tcp ] || die "firebreak-repl runs over tcp only"
+      local cdir=$TEST_TMP/cluster
+      rm -rf "$cdir"
+      _spawn_server firebreak-up "$FIREBREAK" up --dir "$cdir" --nodes 2 \
+        --volume "$VOL=$SIZE_B" --base-port "$port"
+      local up_pid=$SPAWNED_PID n1=""
+      for _ in $(seq 1 100); do
+        n1=$(pgrep -f -- "$cdir/cluster.toml --node n1" | head -n 1 || true)
+        [ -n "$n1" ] && break
+        sleep 0.1
+      done
+      [ -n "$n1" ] || die "firebreak up did not start node n1"
+      BENCH_PID=$n1
+      SPAWNED_PID=$up_pid
       ;;
     nbdkit)
       local a=(-i 127.0.0.1 -p "$port")

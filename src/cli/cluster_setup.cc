@@ -5,6 +5,7 @@
 #include <random>
 
 #include "env/file.h"
+#include "server/repl_node.h"
 #include "server/repl_state_file.h"
 
 namespace fb::cli {
@@ -53,10 +54,15 @@ Status InitNewNode(const config::ClusterConfig& config, size_t node) {
     }
   }
   FB_ASSIGN_OR_RETURN(auto volumes, OpenNodeVolumes(config, node));
-  for (const auto& name : fresh) {
-    std::string path = store::VolumeImagePath(dir, name) + ".repl";
+  for (size_t i = 0; i < config.volumes.size(); ++i) {
+    const auto& v = config.volumes[i];
+    if (std::find(fresh.begin(), fresh.end(), v.name) == fresh.end()) continue;
+    auto geometry = server::ReplNode::ReplGeometry(i, v.size_bytes);
+    FB_ASSIGN_OR_RETURN(auto file, server::ReplStateFile::Open(
+                                       fs, server::ReplNode::ReplStatePath(dir, v.name),
+                                       geometry.region_count(), /*create=*/true));
     repl::PersistedState state;  // promised 0, not blank: identical zeros on every member
-    FB_TRY(server::StoreReplState(fs, path, state));
+    FB_TRY(file->Store(state));
   }
   return Status::Ok();
 }

@@ -15,6 +15,8 @@ int main(int argc, char** argv) {
   };
   add(fb::cli::AddServeCommand);
   add(fb::cli::AddCoordinatorCommand);
+  add(fb::cli::AddUpCommand);
+  add(fb::cli::AddStatusCommand);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

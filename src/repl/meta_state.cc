@@ -33,6 +33,7 @@ void MetaState::Touch(uint64_t offset, uint64_t length, Epoch tenure, uint64_t o
     if (tenure > tag.tenure || (tenure == tag.tenure && op_seq > tag.op_seq)) {
       tag = Tag{tenure, op_seq};
     }
+    if (!DurableHas(r)) pending_.insert(r);
   }
 }
 
@@ -52,12 +53,17 @@ bool MetaState::Covered(uint64_t offset, uint64_t length) const {
 }
 
 void MetaState::Trim(Epoch tenure, uint64_t acked_through) {
+  // Lazy, like DRBD's al-extents: a small log stays as it is, so a hot region is not trimmed
+  // and re-persisted around every flush. Keeping a region longer is always safe: the log
+  // only has to be a superset of the regions that may differ.
+  if (al_.size() <= kAlKeepRegions) return;
   size_t before = al_.size();
   std::erase_if(al_, [&](const auto& entry) {
     const Tag& tag = entry.second;
     return tag.tenure < tenure || (tag.tenure == tenure && tag.op_seq <= acked_through);
   });
   FB_ASSERT(al_.size() <= before);
+  std::erase_if(pending_, [&](uint64_t region) { return !al_.contains(region); });
 }
 
 std::vector<uint64_t> MetaState::Regions() const {
@@ -71,10 +77,9 @@ std::vector<uint64_t> MetaState::Regions() const {
 bool MetaState::NeedsPersist() const {
   if (desired_promise_ > durable_.promised_epoch) return true;
   if (blank_ != durable_.blank) return true;
-  for (const auto& [region, tag] : al_) {
-    if (!DurableHas(region)) return true;
-  }
-  return false;
+  // pending_ holds exactly the regions of al_ that the durable state lacks (kept up to date
+  // by Touch, Trim and OnPersisted), so this check is O(1) on the write path.
+  return !pending_.empty();
 }
 
 std::shared_ptr<PersistedState> MetaState::Snapshot() const {
@@ -99,7 +104,10 @@ void MetaState::OnPersisted(IoId io, const Status& status) {
   FB_ASSERT(inflight_io_ == io);
   FB_ASSERT(inflight_state_ != nullptr);
   // A failed metadata write leaves the old state durable; the next MaybePersist retries.
-  if (status.ok()) durable_ = *inflight_state_;
+  if (status.ok()) {
+    durable_ = *inflight_state_;
+    std::erase_if(pending_, [&](uint64_t region) { return DurableHas(region); });
+  }
   inflight_io_.reset();
   inflight_state_.reset();
 }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <optional>
 #include <vector>
 
@@ -13,6 +14,9 @@
 #include "repl/types.h"
 
 namespace fb::repl {
+
+// Activity-log regions kept without trimming (see MetaState::Trim).
+inline constexpr size_t kAlKeepRegions = 256;
 
 class MetaState {
  public:
@@ -62,6 +66,7 @@ class MetaState {
   Epoch desired_promise_ = 0;
   bool blank_ = false;
   std::map<uint64_t, Tag> al_;  // working activity log: region -> newest writer
+  std::set<uint64_t> pending_;  // regions of al_ not yet in durable_: what a persist must add
   std::optional<IoId> inflight_io_;
   std::shared_ptr<const PersistedState> inflight_state_;
 };

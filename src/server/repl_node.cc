@@ -22,6 +22,17 @@ constexpr size_t kReplDiskQueue = 64 * 1024;
 
 env::Instant Now() { return env::SystemClock().Now(); }
 
+}  // namespace
+
+repl::VolumeGeometry ReplNode::ReplGeometry(size_t volume_index, uint64_t size_bytes) {
+  // 1 MiB regions: a random-write working set is covered by a few hundred activity-log
+  // entries (each new one costs a metadata fdatasync before the data write), while a
+  // returning replica still copies little more than what changed.
+  return repl::VolumeGeometry{repl::VolumeId(volume_index + 1), size_bytes, 1024 * 1024};
+}
+
+namespace {
+
 repl::Knobs KnobsFrom(const config::Timing& t) {
   repl::Knobs k;
   const int64_t ms = 1'000'000;
@@ -47,7 +58,7 @@ struct ReplNode::Vol {
   size_t index = 0;  // into status_
   repl::VolumeGeometry geometry;
   store::Volume* volume = nullptr;
-  std::string state_path;
+  std::unique_ptr<ReplStateFile> state_file;
   std::unique_ptr<repl::VolumeNode> node;
   std::atomic<bool> primary{false};
 };
@@ -82,7 +93,7 @@ class ReplNode::DiskTask final : public Task {
     } else if (auto* p = std::get_if<repl::PersistState>(&action_)) {
       io = p->io;
       // Durable before the state machine answers anything that depends on it.
-      status = StoreReplState(env::PosixFileSystem(), vol_->state_path, *p->state);
+      status = vol_->state_file->Store(*p->state);
     } else {
       FB_UNREACHABLE();
     }
@@ -121,11 +132,14 @@ Status ReplNode::Start() {
     auto vol = std::make_unique<Vol>();
     vol->name = vc.name;
     vol->index = vols_.size();
-    vol->geometry = repl::VolumeGeometry{repl::VolumeId(i + 1), vc.size_bytes, 64 * 1024};
+    vol->geometry = ReplGeometry(i, vc.size_bytes);
     vol->volume = volumes_.Find(vc.name);
     if (vol->volume == nullptr) return Status::NotFound("volume not open", vc.name);
-    vol->state_path = store::VolumeImagePath(data_dir_, vc.name) + ".repl";
-    auto durable = LoadReplState(fs, vol->state_path);
+    auto file = ReplStateFile::Open(fs, ReplStatePath(data_dir_, vc.name),
+                                    vol->geometry.region_count(), /*create=*/true);
+    if (!file.ok()) return file.status();
+    vol->state_file = std::move(file).value();
+    auto durable = vol->state_file->Load();
     repl::PersistedState state;
     if (durable.ok()) {
       state = *durable;
@@ -185,6 +199,10 @@ void ReplNode::Tick() {
     Perform(*v, actions);
   }
   MaybeWriteStatusFile();
+}
+
+std::string ReplNode::ReplStatePath(const std::string& data_dir, std::string_view volume) {
+  return store::VolumeImagePath(data_dir, volume) + ".repl";
 }
 
 std::string ReplNode::StatusFilePath(const std::string& data_dir) {

@@ -66,6 +66,10 @@ class ReplNode {
   std::vector<ReplVolumeStatus> Snapshot() const;
   // DIR/node-status.json: what `firebreak status` shows for this node (pid, roles, resync).
   static std::string StatusFilePath(const std::string& data_dir);
+  // Where a volume's replication state lives, and the geometry every node uses for it
+  // (volume id = its index in the config + 1; 1 MiB activity-log and resync regions).
+  static std::string ReplStatePath(const std::string& data_dir, std::string_view volume);
+  static repl::VolumeGeometry ReplGeometry(size_t volume_index, uint64_t size_bytes);
 
  private:
   struct Vol;
