@@ -26,9 +26,10 @@ write   Writes random LBAs of [lba-base, lba-base + lbas) with up to --qd writes
         for --op-timeout seconds: a hung primary), it reconnects to whichever of the --uri
         nodes now accepts NBD_OPT_GO (all tried in parallel, bounded by --reconnect-timeout)
         and carries on. With --flush-interval S it also sends a FLUSH every S seconds (ledger
-        "F id issue_time ack_time" when it completes); once --narrow-file exists it writes only
-        the first --narrow-lbas LBAs of the range. Runs until SIGTERM/SIGINT, --duration or --stop-file; then drains in
-        flight writes (bounded) and writes a JSON summary (--summary): acks, errors, unknowns,
+        "F id issue_time ack_time" when it completes). Windows (START:COUNT, in blocks from
+        --lba-base) narrow where it writes: --narrow-window once --narrow-file exists, and
+        --after-loss-window from its first lost connection on. Runs until SIGTERM/SIGINT,
+        --duration or --stop-file; then drains in-flight writes (bounded) and writes a JSON summary (--summary): acks, errors, unknowns,
         reconnects with timestamps (connection lost, GO accepted, first ack after it), and the
         longest gap between two acks (the client-visible stall).
 verify  Reads every block of the range from whichever --uri accepts GO and checks, per LBA:
@@ -310,13 +311,18 @@ class Writer:
 
     def pick_lba(self):
         base, n = self.a.lba_base, self.a.lbas
-        if self.a.narrow_file and self.a.narrow_lbas:
+        window = None
+        if self.reconnects and self.a.after_loss_window:
+            window = self.a.after_loss_window
+        elif self.a.narrow_file and self.a.narrow_window:
             t = time.monotonic()
             if not self.narrow and t - self.narrow_checked > 0.05:
                 self.narrow_checked = t
                 self.narrow = os.path.exists(self.a.narrow_file)
             if self.narrow:
-                n = min(n, self.a.narrow_lbas)
+                window = self.a.narrow_window
+        if window:
+            base, n = base + window[0], window[1]
         for _ in range(64):
             lba = base + self.rng.randrange(n)
             if lba not in self.busy:
@@ -701,6 +707,11 @@ def cmd_probe(a):
     return 0
 
 
+def _window(text):
+    start, _, count = text.partition(":")
+    return int(start), int(count)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("mode", choices=["write", "verify", "probe"])
@@ -715,8 +726,10 @@ def main():
     p.add_argument("--qd", type=int, default=16)
     p.add_argument("--flush-interval", type=float, default=0.0,
                    help="write: send a FLUSH every S seconds (0: never)")
-    p.add_argument("--narrow-file", help="write: once this file exists, use only --narrow-lbas")
-    p.add_argument("--narrow-lbas", type=int, default=0)
+    p.add_argument("--narrow-file", help="write: once this file exists, use --narrow-window")
+    p.add_argument("--narrow-window", type=_window, help="write: START:COUNT blocks")
+    p.add_argument("--after-loss-window", type=_window,
+                   help="write: START:COUNT blocks from the first lost connection on")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--duration", type=float, default=None)
     p.add_argument("--stop-file")
@@ -740,6 +753,9 @@ def main():
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
     if a.mode == "write":
+        for w in (a.narrow_window, a.after_loss_window):
+            if w and (w[0] < 0 or w[1] <= 0 or w[0] + w[1] > a.lbas):
+                p.error(f"window {w} is not inside the {a.lbas} blocks of the range")
         if len(a.ledger) != 1:
             p.error("write takes one --ledger")
         a.ledger = a.ledger[0]

@@ -30,13 +30,17 @@ OLD_PID=$(node_pid "$OLD")
 note "primary $OLD (pid $OLD_PID); status: $(status_text)"
 
 # The writer FLUSHes every 0.2 s. It first writes its whole range (16 MiB), then only the first
-# quarter for NARROW_S seconds before the kill and after it: the old primary's activity log should by then
-# cover only that quarter, so an incremental resync copies about what changed while it was away.
-start_writer w1 --flush-interval 0.2 --narrow-file "$TEST_TMP/narrow" --narrow-lbas $((CHAOS_LBAS / 4))
+# quarter Q1 for NARROW_S seconds before the kill, and only the second quarter Q2 after it. So:
+# writes in flight at the kill (in Q1) are never rewritten, and where they landed only on the old
+# primary its rejoin must undo them (CONV); and the old primary's activity log should by then
+# cover Q1 only, so an incremental resync copies about Q1 + Q2, not all that was ever written.
+Q=$((CHAOS_LBAS / 4))
+start_writer w1 --flush-interval 0.2 --narrow-file "$TEST_TMP/narrow" --narrow-window "0:$Q" \
+  --after-loss-window "$Q:$Q"
 wait_until 20 acks_at_least 3000 || die "writer made no progress: $(tail -3 "$WRITER_LOG")"
 touch "$TEST_TMP/narrow"
 sleep "$NARROW_S"
-ok "stamped writer running on ${NODE_URI[$OLD]}: $(acks_so_far) writes acknowledged (the last ${NARROW_S}s on the first $((CHAOS_LBAS / 4)) blocks only, FLUSH every 0.2 s)"
+ok "stamped writer running on ${NODE_URI[$OLD]}: $(acks_so_far) writes acknowledged (the last ${NARROW_S}s on blocks [0,$Q) only, FLUSH every 0.2 s)"
 
 # ---- the fault ----
 kill9_node "$OLD"
@@ -79,8 +83,8 @@ read -r away_acks away_lbas < <(acked_between "$KILL_T" "$STOP_T")
 # In 64 KiB regions (the resync granularity):
 #   away  - written while the old primary was away, or in flight at the kill: what changed;
 #   tight - away plus every region written since the issue of the last FLUSH completed before
-#           the kill: where the old primary may hold writes no flush covered (its activity log,
-#           if trimmed at every flush);
+#           the kill: also where the old primary may hold writes no flush covered (its activity
+#           log, if trimmed at every flush);
 #   loose - away plus every region ever written: the activity log if it were never trimmed.
 flush_t=$(awk -v k="$KILL_T" '$1 == "F" && $4 < k { t = $3 } END { printf "%.6f\n", t }' "$WRITER_LEDGER")
 regions_since() { # T: distinct regions of acks in [T, STOP_T) and of writes unknown at a failure
