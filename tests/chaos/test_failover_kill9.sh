@@ -117,7 +117,11 @@ if [ $in_sync = 1 ]; then
 else
   soft_fail "status not healthy (exit 0) within ${RESYNC_TIMEOUT_S}s of restarting $OLD: $(status_text)"
 fi
-[ "$(node_role "$OLD")" != primary ] || soft_fail "the restarted old primary $OLD reports role primary"
+# After a failover the returning node must come back as a replica (if nobody could be promoted,
+# it is legitimately primary again: it held every acknowledged write).
+if [ -n "$RTO" ] && [ "$(node_role "$OLD")" = primary ]; then
+  soft_fail "the restarted old primary $OLD reports role primary after $NEW took over"
+fi
 
 # Resync figures: what node-status.json reported (sampled every 50 ms) against what changed.
 resyncs=$(stop_resync_sampler)
