@@ -241,6 +241,25 @@ proc_dead() {
   [ -z "$s" ] || [ "$s" = Z ] || [ "$s" = X ]
 }
 
+# pre_fault_check: run just before injecting a fault. No fault has happened yet, so any
+# REPLICA_EJECTED in the logs is a healthy replica dropped from the in-sync set (e.g. a peer
+# timeout under CPU or disk contention): WARN with the log lines. Then waits (bounded) until
+# status reports every copy in sync, so the fault hits a redundant cluster; soft failure if it
+# never does.
+pre_fault_check() {
+  local ej
+  ej=$(cat "$CLUSTER_DIR"/logs/*.log 2>/dev/null | grep -c 'REPLICA_EJECTED') || true
+  if [ "${ej:-0}" -gt 0 ]; then
+    warn "before any fault, $ej healthy replica ejection(s): $(grep -h 'REPLICA_EJECTED' "$CLUSTER_DIR"/logs/*.log | head -3 | tr '\n' ' ')(load: $(cut -d' ' -f1-3 /proc/loadavg))"
+  fi
+  if ! wait_until 15 status_ok; then
+    soft_fail "cluster not fully in sync before the fault (no fault injected yet): $(status_text)"
+    return 0
+  fi
+  [ "${ej:-0}" -gt 0 ] && note "back in sync before the fault: $(status_brief)"
+  return 0
+}
+
 # ---------------------------------------------------------------------------------------------
 # Faults. Each prints nothing and records the time just before the signal in FAULT_T.
 

@@ -44,6 +44,7 @@ touch "$TEST_TMP/narrow"
 sleep "$NARROW_S"
 ok "stamped writer running on ${NODE_URI[$OLD]}: $(acks_so_far) writes acknowledged (the last ${NARROW_S}s on blocks [0,$Q) only, FLUSH every 0.2 s)"
 
+pre_fault_check
 # ---- the fault ----
 kill9_node "$OLD"
 KILL_T=$FAULT_T
@@ -135,7 +136,9 @@ while read -r key total last full samples; do
 done <<<"$resyncs"
 grep -hE 'RESYNC|REPLICA_JOINED' "$CLUSTER_DIR"/logs/*.log "$TEST_TMP"/restart-*.log 2>/dev/null | sed 's/^/#   log: /'
 note "resync of $OLD: $resync_bytes bytes ($resync_full); changed while it was away: $changed_blocks blocks = $dirty_bytes bytes ($away_acks writes acknowledged = $((away_acks * 4096)) bytes written); writer's range $range_bytes bytes; volume $vol_bytes bytes"
-if [ -z "$resyncs" ]; then
+if [ -z "$RTO" ]; then
+  note "no failover happened, so $OLD did not rejoin as a resync target (resyncs above)"
+elif [ -z "$resyncs" ]; then
   warn "no resync progress of $OLD was visible in node-status.json (finished between two updates?)"
 elif [ "$resync_full" = full ] || [ "$resync_bytes" -ge "$vol_bytes" ]; then
   soft_fail "resync of $OLD was a full copy ($resync_bytes bytes) for $dirty_bytes bytes changed: not incremental"

@@ -30,6 +30,7 @@ sleep "$HOT_S"
 ok "writer sprayed $(acks_so_far) writes over $SPRAYED of 640 MiB, then wrote a 4 MiB hot set for ${HOT_S}s (FLUSH every 0.2 s)"
 [ "$SPRAYED" -ge 512 ] || warn "the spray touched only $SPRAYED MiB (slow machine?): the working set may fit the activity log"
 
+pre_fault_check
 kill9_node "$OLD"
 KILL_T=$FAULT_T
 wait_until 15 has_event first_ack "$KILL_T" || die "no write acknowledged within 15 s of kill -9 $OLD: $(status_text)"

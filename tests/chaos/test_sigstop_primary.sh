@@ -37,6 +37,7 @@ PROBE1_LOG=$SPAWNED_LOG
 wait_until 10 test -e "$TEST_TMP/probe1.ready" || die "probe could not connect to $OLD: $(cat "$PROBE1_LOG")"
 ok "writer running ($(acks_so_far) acked) and a probe connected to $OLD"
 
+pre_fault_check
 # ---- the fault ----
 stop_node "$OLD"
 STOP_T=$FAULT_T
