@@ -18,5 +18,7 @@ Runner AddCoordinatorCommand(CLI::App& app);
 Runner AddUpCommand(CLI::App& app);
 // firebreak status: roles, epochs, in-sync sets, resync progress; DEGRADED is loud.
 Runner AddStatusCommand(CLI::App& app);
+// firebreak fault: the admin socket's fault seams (partition a peer, heal it).
+Runner AddFaultCommand(CLI::App& app);
 
 }  // namespace fb::cli

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   add(fb::cli::AddCoordinatorCommand);
   add(fb::cli::AddUpCommand);
   add(fb::cli::AddStatusCommand);
+  add(fb::cli::AddFaultCommand);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "base/assert.h"
+#include "server/admin_endpoint.h"
 #include "server/coord_client.h"
 #include "server/log.h"
 #include "server/peer_transport.h"
@@ -164,6 +165,9 @@ Status ReplNode::Start() {
   FB_TRY(peers_->Listen(config_.nodes[self_].repl));
   coord_ = std::make_unique<CoordClient>(io_, config_.coordinator, self_,
                                          [this](coord::Reply r) { OnCoordinatorReply(r); });
+  admin_ = std::make_unique<AdminEndpoint>(
+      io_, AdminSocketPath(data_dir_), [this](const admin::Command& c) { return OnAdmin(c); });
+  FB_TRY(admin_->Start());
   peers_->Start();
   coord_->Start();
   for (auto& v : vols_) Publish(*v);
@@ -179,6 +183,7 @@ void ReplNode::Stop() {
   if (!thread_.joinable()) return;
   io_.stop();
   thread_.join();
+  if (admin_) admin_->Close();
   workers_.Shutdown();  // their completions land on the stopped loop and are dropped
   if (peers_) peers_->Close();
 }
@@ -197,12 +202,31 @@ void ReplNode::Tick() {
     repl::Actions actions;
     v->node->Tick(Now(), actions);
     Perform(*v, actions);
+    Publish(*v);
   }
   MaybeWriteStatusFile();
 }
 
 std::string ReplNode::ReplStatePath(const std::string& data_dir, std::string_view volume) {
   return store::VolumeImagePath(data_dir, volume) + ".repl";
+}
+
+std::string ReplNode::AdminSocketPath(const std::string& data_dir) {
+  return data_dir + "/admin.sock";
+}
+
+// Runs on the replication loop, the transport's own thread.
+std::string ReplNode::OnAdmin(const admin::Command& command) {
+  if (command.kind == admin::Command::Kind::kPing) return "ok";
+  for (size_t n = 0; n < config_.nodes.size(); ++n) {
+    if (config_.nodes[n].id != command.peer) continue;
+    if (repl::NodeId(n) == self_) return "error: that is this node";
+    bool block = command.kind == admin::Command::Kind::kBlock;
+    peers_->SetBlocked(repl::NodeId(n), block && command.outbound, block && command.inbound);
+    Log(LogLevel::kWarn, "fault injected by admin: {}", admin::FormatCommand(command));
+    return "ok";
+  }
+  return "error: no node " + command.peer;
 }
 
 std::string ReplNode::StatusFilePath(const std::string& data_dir) {
@@ -292,7 +316,9 @@ void ReplNode::Perform(Vol& vol, repl::Actions& actions) {
     }
   }
   actions.clear();
-  Publish(vol);
+  // The role flag must follow every input at once (the catalog refuses GO by it); the full
+  // status snapshot is rebuilt on the tick, off the per-request path.
+  vol.primary.store(vol.node->IsPrimary(), std::memory_order_release);
 }
 
 void ReplNode::OnDiskDone(Vol& vol, repl::IoId io, Status status, repl::Payload data) {

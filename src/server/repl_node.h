@@ -19,6 +19,7 @@
 
 #include <asio.hpp>
 
+#include "admin/command.h"
 #include "config/cluster_config.h"
 #include "repl/volume_node.h"
 #include "server/worker_pool.h"
@@ -28,6 +29,7 @@ namespace fb::server {
 
 class PeerTransport;
 class CoordClient;
+class AdminEndpoint;
 
 // What `firebreak status` and the catalog need to know about one volume on this node.
 struct ReplVolumeStatus {
@@ -66,6 +68,8 @@ class ReplNode {
   std::vector<ReplVolumeStatus> Snapshot() const;
   // DIR/node-status.json: what `firebreak status` shows for this node (pid, roles, resync).
   static std::string StatusFilePath(const std::string& data_dir);
+  // DIR/admin.sock: the fault seams (block/heal replication traffic with a peer).
+  static std::string AdminSocketPath(const std::string& data_dir);
   // Where a volume's replication state lives, and the geometry every node uses for it
   // (volume id = its index in the config + 1; 1 MiB activity-log and resync regions).
   static std::string ReplStatePath(const std::string& data_dir, std::string_view volume);
@@ -84,6 +88,7 @@ class ReplNode {
   void OnCoordinatorReply(const coord::Reply& reply);
   void Publish(Vol& vol);
   void MaybeWriteStatusFile();
+  std::string OnAdmin(const admin::Command& command);
   Vol* FindById(repl::VolumeId id);
 
   const config::ClusterConfig config_;
@@ -99,6 +104,7 @@ class ReplNode {
   std::thread thread_;
   std::unique_ptr<PeerTransport> peers_;
   std::unique_ptr<CoordClient> coord_;
+  std::unique_ptr<AdminEndpoint> admin_;
   std::vector<std::unique_ptr<Vol>> vols_;  // constant after Start
   std::map<std::string, Vol*, std::less<>> by_name_;
 
