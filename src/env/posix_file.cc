@@ -21,13 +21,14 @@ namespace {
 // safe on every device we run on.
 constexpr uint64_t kDirectAlign = 4096;
 
-// Small writes go through the page cache, which absorbs random 4 KiB writes at memory speed;
-// large ones bypass it so a sequential stream neither evicts the working set nor leaves large
-// folios behind (see the fadvise note at open).
-constexpr uint64_t kDirectMinBytes = 4096;
+// Small aligned writes bypass the page cache: a random 4 KiB write into the cache dirties (and
+// later writes back) a whole folio, which is the cliff buffered servers fall off. Large writes
+// go through the cache, which absorbs a sequential stream at memory speed and writes it back
+// in big pieces; the device alone is slower than that on most machines.
+constexpr uint64_t kDirectMaxBytes = 256 * 1024;
 
 bool DirectEligible(uint64_t offset, std::span<const uint8_t> source) {
-  return source.size() >= kDirectMinBytes && offset % kDirectAlign == 0 &&
+  return source.size() <= kDirectMaxBytes && offset % kDirectAlign == 0 &&
          source.size() % kDirectAlign == 0 &&
          reinterpret_cast<uintptr_t>(source.data()) % kDirectAlign == 0 && !source.empty();
 }
