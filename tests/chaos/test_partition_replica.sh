@@ -1,26 +1,74 @@
 #!/usr/bin/env bash
-# FAULTS.md scenario 4: partition a replica from the primary (both still reach the coordinator),
-# keep writing, heal, and check that the primary carried on, the replica left the in-sync set
-# (status DEGRADED), came back by resync only, and every copy converged (CONV).
-#
-# This needs a way to cut replication traffic between two node processes of one cluster. The
-# only seam today is PeerTransport::SetBlocked (src/server/peer_transport.h), which unit tests
-# call in-process; `firebreak` exposes it through no command, option, environment variable or
-# control socket. Until it does, this test skips (77) rather than build one here. A network
-# namespace with iptables would also do (FAULTS.md), but needs the nodes on different
-# addresses than the 127.0.0.1 ports `firebreak up` assigns.
+# FAULTS.md scenario 4: partition a replica from the primary (both still reach the coordinator)
+# while the stamped writer runs, then heal. Through the fault seam each node exposes on its
+# admin socket (`firebreak fault --node A block B both`, on both sides = a symmetric cut).
+#   - the primary carries on (no error reply, writes keep being acknowledged) once the
+#     replica has been ejected from the in-sync set: status says DEGRADED (exit 2);
+#   - after heal the replica comes back by resync only and status is healthy (exit 0);
+#   - ACK/MONO: every acknowledged block reads back from the primary;
+#   - CONV: with the writer stopped, every node's image is byte-identical.
+# Usage: test_partition_replica.sh [NODES]   (2 or 3; default 2)
 source "$(dirname "$0")/chaos_lib.sh"
-require_cluster_runtime
+require_cmd cmp
+NODES=${1:-${CHAOS_NODES:-2}}
+case "$NODES" in 2 | 3) ;; *) die "NODES must be 2 or 3 (got '$NODES')" ;; esac
+CUT_S=${CUT_S:-3}
 
-# A user-visible fault seam would show up in the help text of some command.
-seam=""
-for sub in "" up serve status; do
-  # shellcheck disable=SC2086
-  if "$FIREBREAK" $sub --help 2>&1 | grep -Eiq -- '(^|[^a-z])(partition|fault|block-peer|drill|inject)'; then
-    seam="firebreak $sub --help mentions a fault seam"
-  fi
-done
-if [ -z "$seam" ]; then
-  skip "firebreak has no user-reachable way to partition replication between two nodes (PeerTransport::SetBlocked is in-process only; no command/option/env/control socket). Not testing FAULTS #4 until one exists."
+fault() {  # NODE ARGS...: run `firebreak fault` against NODE's admin socket
+  local node=$1
+  shift
+  timeout -k 2 10 "$FIREBREAK" fault --config "$CLUSTER_CFG" --node "$node" "$@" >/dev/null
+}
+degraded() { [ "$(status_rc)" = 2 ]; }
+
+start_cluster "$NODES"
+PRIMARY=$(primary_of)
+[ -n "$PRIMARY" ] || die "no primary: $(status_text)"
+VICTIM=n2
+[ "$PRIMARY" != n2 ] || VICTIM=n1
+start_writer w1
+wait_until 20 acks_at_least 2000 || die "writer made no progress: $(tail -3 "$WRITER_LOG")"
+ok "writer running ($(acks_so_far) acked); primary $PRIMARY, cutting $VICTIM"
+
+pre_fault_check
+CUT_T=$(now)
+fault "$PRIMARY" block "$VICTIM" both || die "firebreak fault on $PRIMARY failed"
+fault "$VICTIM" block "$PRIMARY" both || die "firebreak fault on $VICTIM failed"
+ok "partitioned $PRIMARY <-> $VICTIM (replication traffic only; both still reach the coordinator)"
+
+if wait_until 10 degraded; then
+  ok "status DEGRADED (exit 2) $(elapsed "$CUT_T")s after the cut: $(status_text)"
+else
+  soft_fail "status not DEGRADED within 10 s of the cut: $(status_text)"
 fi
-die "$seam, but this test does not drive it yet: extend test_partition_replica.sh to use it"
+[ "$(primary_of)" = "$PRIMARY" ] || soft_fail "primary moved from $PRIMARY to $(primary_of) during a replica partition"
+before=$(acks_so_far)
+sleep "$CUT_S"
+after=$(acks_so_far)
+[ "$after" -gt "$before" ] || soft_fail "no write acknowledged during the partition ($before -> $after)"
+ok "the primary kept acknowledging during the cut: $((after - before)) writes in ${CUT_S}s"
+
+HEAL_T=$(now)
+fault "$PRIMARY" heal "$VICTIM" || die "heal on $PRIMARY failed"
+fault "$VICTIM" heal "$PRIMARY" || die "heal on $VICTIM failed"
+if wait_until 60 status_ok; then
+  ok "healed: every copy in sync again $(elapsed "$HEAL_T")s after the heal"
+else
+  soft_fail "not back in sync within 60 s of the heal: $(status_text)"
+fi
+
+stop_writer
+[ "$WRITER_RC" = 0 ] || soft_fail "writer exited $WRITER_RC: $(tail -3 "$WRITER_LOG" | tr '\n' ' ')"
+[ "$(summary_field errors)" = 0 ] || soft_fail "NOEIO: $(summary_field errors) writes got an error reply: $(summary_json error_samples)"
+note "writer: acked $(summary_field acked), errors $(summary_field errors), longest ack gap $(summary_field max_ack_gap_s)s"
+if verify_ledger --ledger "$WRITER_LEDGER"; then
+  ok "ACK/MONO on the primary: $VERIFY_OUT"
+else
+  soft_fail "ACK/MONO on the primary: $VERIFY_OUT"
+fi
+if wait_until 15 images_identical; then
+  ok "CONV: $VOL.img byte-identical on ${NODE_IDS[*]}"
+else
+  soft_fail "CONV: images differ after heal and resync"
+fi
+finish
