@@ -79,7 +79,10 @@ bool MetaState::NeedsPersist() const {
   if (blank_ != durable_.blank) return true;
   // pending_ holds exactly the regions of al_ that the durable state lacks (kept up to date
   // by Touch, Trim and OnPersisted), so this check is O(1) on the write path.
-  return !pending_.empty();
+  if (!pending_.empty()) return true;
+  // Trims are persisted lazily, but not forever: once the durable log names many regions
+  // the working log has dropped, a crash would resync all of them for nothing.
+  return durable_.al_regions.size() > al_.size() + kAlKeepRegions;
 }
 
 std::shared_ptr<PersistedState> MetaState::Snapshot() const {

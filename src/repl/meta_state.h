@@ -16,7 +16,7 @@
 namespace fb::repl {
 
 // Activity-log regions kept without trimming (see MetaState::Trim).
-inline constexpr size_t kAlKeepRegions = 256;
+inline constexpr size_t kAlKeepRegions = 64;
 
 class MetaState {
  public:

@@ -41,7 +41,9 @@ repl::Knobs KnobsFrom(const config::Timing& t) {
   k.lease_renew_ns = int64_t(t.heartbeat_ms) * ms;
   k.lease_margin_ns = int64_t(t.margin_ms) * ms;
   k.coord_retry_ns = int64_t(t.heartbeat_ms) * ms;
-  k.peer_timeout_ns = std::max<int64_t>(3 * int64_t(t.heartbeat_ms), 150) * ms;
+  // Long enough that a busy machine's scheduling hiccups do not eject a healthy replica (each
+  // ejection costs an epoch and a resync); short enough that a dead one stalls writes briefly.
+  k.peer_timeout_ns = std::max<int64_t>(6 * int64_t(t.heartbeat_ms), 300) * ms;
   return k;
 }
 
