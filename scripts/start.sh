@@ -14,7 +14,8 @@ name=${VOLUME%%=*}
 cat <<MSG
 
 FireBreak is starting a ${NODES}-node replicated cluster in ${DIR}.
-The primary (n1) serves nbd://127.0.0.1:${PORT}/${name}. From another terminal:
+The primary (n1 on a new cluster; status names the current one) serves
+nbd://127.0.0.1:${PORT}/${name} (n2: port $((PORT + 1))). From another terminal:
   nbdinfo nbd://127.0.0.1:${PORT}/${name}
   qemu-io -f raw -c 'write -P 0xa5 0 1M' -c 'read -P 0xa5 0 1M' nbd://127.0.0.1:${PORT}/${name}
   ./build/firebreak status --config ${DIR}/cluster.toml
