@@ -56,7 +56,14 @@ nlohmann::json Collect(const config::ClusterConfig& c, const coord::StatusReply&
     size_t index = size_t(record.volume - 1);
     if (index >= c.volumes.size()) continue;
     const auto& vc = c.volumes[index];
-    int in_sync = std::popcount(record.in_sync);
+    // A member of S counts only while the coordinator sees it alive and holding data: a node
+    // that died (or came back wiped) while no write was in flight is still in the record
+    // until the next write makes the primary eject it, and must not be counted as a copy.
+    uint64_t counted = record.in_sync;
+    for (size_t i = 0; i < reply.nodes.size() && i < 64; ++i) {
+      if (!reply.nodes[i].live || reply.nodes[i].blank) counted &= ~(uint64_t(1) << i);
+    }
+    int in_sync = std::popcount(counted);
     bool is_degraded = in_sync < vc.replicas;
     *degraded = *degraded || is_degraded;
     nlohmann::json v{{"name", vc.name},
@@ -70,6 +77,7 @@ nlohmann::json Collect(const config::ClusterConfig& c, const coord::StatusReply&
                      {"degraded", is_degraded}};
     for (size_t i = 0; i < c.nodes.size() && i < size_t(vc.replicas); ++i) {
       std::string state = (record.in_sync >> i) & 1 ? "in-sync" : "stale";
+      if (i < reply.nodes.size() && reply.nodes[i].blank) state = "blank (needs a full copy)";
       if (i < reply.nodes.size() && !reply.nodes[i].live) state = "down";
       nlohmann::json replica{{"node", c.nodes[i].id}, {"state", state}};
       // Resync progress comes from the primary's own report.
@@ -85,6 +93,11 @@ nlohmann::json Collect(const config::ClusterConfig& c, const coord::StatusReply&
           replica["resync_percent"] = done + left == 0 ? 100.0 : 100.0 * done / (done + left);
           replica["resync_bytes_remaining"] = left;
           replica["full_copy"] = r.value("full", false);
+          uint64_t rate = r.value("rate_bytes_per_s", uint64_t(0));
+          if (rate > 0) {
+            replica["resync_rate_bytes_per_s"] = rate;
+            replica["resync_eta_s"] = double(left) / double(rate);
+          }
         }
       }
       v["replicas"].push_back(std::move(replica));
@@ -126,6 +139,11 @@ void PrintText(const nlohmann::json& s) {
         std::printf(" %.1f%% (%s left%s)", r["resync_percent"].get<double>(),
                     FormatSize(r["resync_bytes_remaining"].get<uint64_t>()).c_str(),
                     r.value("full_copy", false) ? ", full copy" : "");
+        if (r.contains("resync_eta_s")) {
+          std::printf(" at %.1f MB/s, ETA %.0f s",
+                      r["resync_rate_bytes_per_s"].get<uint64_t>() / 1e6,
+                      r["resync_eta_s"].get<double>());
+        }
       }
       std::printf("\n");
     }

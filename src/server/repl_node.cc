@@ -44,6 +44,10 @@ repl::Knobs KnobsFrom(const config::Timing& t) {
   // Long enough that a busy machine's scheduling hiccups do not eject a healthy replica (each
   // ejection costs an epoch and a resync); short enough that a dead one stalls writes briefly.
   k.peer_timeout_ns = std::max<int64_t>(6 * int64_t(t.heartbeat_ms), 300) * ms;
+  // Resync pacing on a real node (ticks every kTickMs = 5 ms): up to 4 MiB started per tick
+  // and 16 MiB unacknowledged, i.e. at most ~800 MB/s, leaving the disk to client I/O beyond.
+  k.resync_bytes_in_flight_max = 16u << 20;
+  k.resync_bytes_per_tick_max = 4u << 20;
   return k;
 }
 
@@ -268,7 +272,8 @@ void ReplNode::MaybeWriteStatusFile() {
       v["resyncs"].push_back({{"node", r.node},
                               {"bytes_done", r.bytes_done},
                               {"bytes_remaining", r.bytes_remaining},
-                              {"full", r.full}});
+                              {"full", r.full},
+                              {"rate_bytes_per_s", r.rate_bytes_per_s}});
     }
     j["volumes"].push_back(std::move(v));
   }
@@ -372,8 +377,21 @@ void ReplNode::Publish(Vol& vol) {
   if (const repl::Primary* p = n.primary(); p != nullptr && n.IsPrimary()) {
     for (repl::NodeId peer = 0; peer < repl::NodeId(config_.nodes.size()); ++peer) {
       if (auto progress = p->Progress(peer)) {
-        s.resyncs.push_back({int(peer), progress->bytes_done, progress->bytes_remaining,
-                             progress->full});
+        ReplVolumeStatus::Resync r{int(peer), progress->bytes_done, progress->bytes_remaining,
+                                   progress->full};
+        // The rate over at least a second of history gives the ETA `status` prints.
+        ResyncMark& mark = resync_marks_[{vol.index, int(peer)}];
+        env::Instant now = Now();
+        if (mark.since.ns == 0 || progress->bytes_done < mark.done_then) {
+          mark = {now, progress->bytes_done, 0};  // a new (or restarted) resync
+        } else if (now.ns - mark.since.ns >= 1'000'000'000) {
+          mark.rate = (progress->bytes_done - mark.done_then) * 1'000'000'000 /
+                      uint64_t(now.ns - mark.since.ns);
+          mark.since = now;
+          mark.done_then = progress->bytes_done;
+        }
+        r.rate_bytes_per_s = mark.rate;
+        s.resyncs.push_back(r);
       }
     }
   }

@@ -44,6 +44,7 @@ struct ReplVolumeStatus {
     uint64_t bytes_done = 0;
     uint64_t bytes_remaining = 0;
     bool full = false;
+    uint64_t rate_bytes_per_s = 0;  // over the last status period; 0 = not known yet
   };
   std::vector<Resync> resyncs;  // primary only: replicas outside S being caught up
 };
@@ -112,6 +113,13 @@ class ReplNode {
   std::unordered_map<repl::ClientReqId, Done> waiting_;
   repl::ClientReqId next_request_ = 1;
   env::Instant last_status_write_{};
+  // Resync bytes done per (volume index, peer) at the previous status publish, for the rate.
+  struct ResyncMark {
+    env::Instant since;
+    uint64_t done_then = 0;
+    uint64_t rate = 0;  // last measured, bytes per second
+  };
+  std::map<std::pair<size_t, int>, ResyncMark> resync_marks_;
   std::atomic<bool> status_write_in_flight_{false};
 
   mutable std::mutex status_mu_;
