@@ -24,7 +24,9 @@ store::Uuid RandomUuid() {
 
 Result<config::ClusterConfig> LoadClusterConfig(const std::string& path) {
   FB_ASSIGN_OR_RETURN(std::string text, env::PosixFileSystem().ReadSmallFile(path));
-  return config::ParseClusterConfig(text);
+  auto config = config::ParseClusterConfig(text);
+  if (!config.ok()) return Status(config.status().code(), path, config.status().message());
+  return config;
 }
 
 Result<size_t> NodeIndex(const config::ClusterConfig& config, const std::string& id) {

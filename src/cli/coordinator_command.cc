@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "cli/cluster_setup.h"
 #include "cli/commands.h"
 #include "config/cluster_config.h"
 #include "env/file.h"
@@ -34,17 +35,9 @@ std::string DefaultStatePath(const std::string& config_path) {
 }
 
 int RunCoordinator(const CoordinatorFlags& f) {
-  using server::LogLevel;
-  server::MinLogLevel() = f.log_level == "debug"   ? LogLevel::kDebug
-                          : f.log_level == "warn"  ? LogLevel::kWarn
-                          : f.log_level == "error" ? LogLevel::kError
-                                                   : LogLevel::kInfo;
-  auto text = env::PosixFileSystem().ReadSmallFile(f.config);
-  if (!text.ok()) return PrintFailure(text.status());
-  auto config = config::ParseClusterConfig(*text);
-  if (!config.ok()) {
-    return PrintFailure(Status(config.status().code(), f.config, config.status().message()));
-  }
+  server::MinLogLevel() = server::ParseLogLevel(f.log_level);
+  auto config = LoadClusterConfig(f.config);
+  if (!config.ok()) return PrintFailure(config.status());
   const std::string state = f.state.empty() ? DefaultStatePath(f.config) : f.state;
   asio::io_context io(1);
   auto service = server::CoordService::Create(io, std::move(config).value(), state);
@@ -56,7 +49,7 @@ int RunCoordinator(const CoordinatorFlags& f) {
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const asio::error_code& ec, int signo) {
     if (ec) return;
-    server::Log(LogLevel::kInfo, "signal {}: coordinator shutting down", signo);
+    server::Log(server::LogLevel::kInfo, "signal {}: coordinator shutting down", signo);
     (*service)->Shutdown();
     io.stop();
   });

@@ -33,13 +33,6 @@ struct ServeFlags {
 };
 
 
-void SetLogLevel(const std::string& level) {
-  using server::LogLevel;
-  server::MinLogLevel() = level == "debug" ? LogLevel::kDebug
-                          : level == "warn" ? LogLevel::kWarn
-                          : level == "error" ? LogLevel::kError : LogLevel::kInfo;
-}
-
 // Serves the stack until a signal; flushes the writable volumes on the way out.
 int ServeUntilStopped(server::Server& srv, store::VolumeSet& volumes) {
   for (const auto& a : srv.BoundAddresses()) {
@@ -87,7 +80,7 @@ int RunClusterNode(const ServeFlags& f) {
 }
 
 int RunServe(const ServeFlags& f) {
-  SetLogLevel(f.log_level);
+  server::MinLogLevel() = server::ParseLogLevel(f.log_level);
   if (!f.config.empty()) return RunClusterNode(f);
   if (f.dir.empty()) return Fail(Status::InvalidArgument("--dir is required without --config"));
   server::ServerOptions options;

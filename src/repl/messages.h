@@ -106,4 +106,10 @@ Result<Message> Decode(std::span<const uint8_t> frame);
 
 std::string_view TypeName(MsgType type);
 
+// Messages only a primary sends (a replica answers with kHello, kAck, kReject).
+inline bool IsPrimaryToReplica(MsgType type) {
+  return type == MsgType::kResyncBegin || type == MsgType::kWrite || type == MsgType::kCopy ||
+         type == MsgType::kFlush;
+}
+
 }  // namespace fb::repl

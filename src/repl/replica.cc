@@ -6,14 +6,6 @@
 #include "base/assert.h"
 
 namespace fb::repl {
-namespace {
-
-bool PrimaryToReplica(MsgType type) {
-  return type == MsgType::kResyncBegin || type == MsgType::kWrite || type == MsgType::kCopy ||
-         type == MsgType::kFlush;
-}
-
-}  // namespace
 
 Replica::Replica(const RoleContext& ctx, uint64_t boot_id)
     : ctx_(ctx), meta_(*ctx.meta), boot_id_(boot_id) {
@@ -44,7 +36,7 @@ void Replica::Reject(NodeId to, const Header& about, RejectReason reason, Action
 
 void Replica::OnMessage(Instant now, NodeId from, const Message& message, Actions& out) {
   const Header& h = message.header;
-  if (h.volume != ctx_.geometry.volume || !PrimaryToReplica(h.type)) return;
+  if (h.volume != ctx_.geometry.volume || !IsPrimaryToReplica(h.type)) return;
   // Fencing: nothing older than the promise is ever applied.
   if (h.epoch < meta_.promised()) return Reject(from, h, RejectReason::kFenced, out);
   if (h.epoch > meta_.promised()) meta_.Promise(h.epoch);

@@ -4,14 +4,6 @@
 #include "base/assert.h"
 
 namespace fb::repl {
-namespace {
-
-bool PrimaryToReplica(MsgType type) {
-  return type == MsgType::kResyncBegin || type == MsgType::kWrite || type == MsgType::kCopy ||
-         type == MsgType::kFlush;
-}
-
-}  // namespace
 
 std::string_view RoleName(VolumeNode::Role role) {
   switch (role) {
@@ -81,7 +73,7 @@ void VolumeNode::OnPeerMessage(Instant now, NodeId from, const Message& message,
   const Header& h = message.header;
   if (h.volume != geometry_.volume || from >= kMaxNodes) return;
   if (role_ == Role::kPrimary) {
-    if (!PrimaryToReplica(h.type)) {
+    if (!IsPrimaryToReplica(h.type)) {
       primary_->OnMessage(now, from, message, out);
       return AfterInput(now, out);
     }
@@ -98,7 +90,7 @@ void VolumeNode::OnPeerMessage(Instant now, NodeId from, const Message& message,
   }
   // Promoting or draining: local I/O of the previous role is still in flight, so nothing
   // that writes may start. Raise the promise so an old primary is refused meanwhile.
-  if (PrimaryToReplica(h.type) && h.epoch > meta_.promised()) meta_.Promise(h.epoch);
+  if (IsPrimaryToReplica(h.type) && h.epoch > meta_.promised()) meta_.Promise(h.epoch);
 }
 
 void VolumeNode::OnDiskDone(Instant now, IoId io, const Status& status, const Payload& data,

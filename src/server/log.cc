@@ -6,4 +6,11 @@ LogLevel& MinLogLevel() {
   static LogLevel level = LogLevel::kInfo;
   return level;
 }
+
+LogLevel ParseLogLevel(std::string_view word) {
+  if (word == "debug") return LogLevel::kDebug;
+  if (word == "warn") return LogLevel::kWarn;
+  if (word == "error") return LogLevel::kError;
+  return LogLevel::kInfo;
+}
 }  // namespace fb::server

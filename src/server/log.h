@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <string>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -12,6 +13,8 @@ namespace fb::server {
 enum class LogLevel { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
 
 LogLevel& MinLogLevel();
+// "debug", "info", "warn" or "error" (the CLI validates the word); anything else is info.
+LogLevel ParseLogLevel(std::string_view word);
 
 template <typename... Args>
 void Log(LogLevel level, fmt::format_string<Args...> format, Args&&... args) {

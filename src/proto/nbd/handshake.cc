@@ -224,17 +224,21 @@ void Handshake::OnList(std::vector<uint8_t>& out) {
   EncodeAck(out, option_);
 }
 
+std::optional<ExportInfo> Handshake::FindExport(std::string_view name,
+                                                std::vector<uint8_t>& out) const {
+  std::optional<ExportInfo> info = catalog_.Find(name);
+  if (!info) EncodeOptionError(out, option_, kRepErrUnknown, "no such export");
+  return info;
+}
+
 void Handshake::OnInfoOrGo(std::vector<uint8_t>& out, HandshakeStep& step) {
   const Result<InfoRequest> request = ParseInfoRequest(option_data_);
   if (!request.ok()) {
     EncodeOptionError(out, option_, kRepErrInvalid, request.status().message());
     return;
   }
-  const std::optional<ExportInfo> info = catalog_.Find(request->name);
-  if (!info) {
-    EncodeOptionError(out, option_, kRepErrUnknown, "no such export");
-    return;
-  }
+  const std::optional<ExportInfo> info = FindExport(request->name, out);
+  if (!info) return;
   if (std::string why = catalog_.Refusal(info->name); !why.empty()) {
     EncodeOptionError(out, option_, kRepErrPolicy, why);  // e.g. "not primary; primary is n2"
     return;
@@ -275,11 +279,8 @@ void Handshake::OnMetaContext(std::vector<uint8_t>& out) {
     EncodeOptionError(out, option_, kRepErrInvalid, request.status().message());
     return;
   }
-  const std::optional<ExportInfo> info = catalog_.Find(request->name);
-  if (!info) {
-    EncodeOptionError(out, option_, kRepErrUnknown, "no such export");
-    return;
-  }
+  const std::optional<ExportInfo> info = FindExport(request->name, out);
+  if (!info) return;
   // base:allocation is our only context. LIST with no query lists everything, and the
   // namespace query "base:" lists every base: context; SET takes only exact names. Unknown
   // namespaces and leaves are ignored.

@@ -62,6 +62,8 @@ class Handshake {
   void OnInfoOrGo(std::vector<uint8_t>& out, HandshakeStep& step);
   void OnStructuredReply(std::vector<uint8_t>& out);
   void OnMetaContext(std::vector<uint8_t>& out);
+  // The export an option names, or nullopt after answering NBD_REP_ERR_UNKNOWN.
+  std::optional<ExportInfo> FindExport(std::string_view name, std::vector<uint8_t>& out) const;
   Negotiated MakeNegotiated(const ExportInfo& info, uint16_t transmission_flags) const;
 
   const ExportCatalog& catalog_;
