@@ -85,6 +85,53 @@ REQUEST = {
     request(CMD_READ, 0xFFFFFFFFFFFFFF00, 512, 0x8000, 3) + b"\x00" * 28,
 }
 
+# client_reply: what a node sends firebreak attach. Byte 0: bit 0 structured replies, bit 1 the
+# handshake instead; byte 1: the split size (0 = whole). The fuzz target awaits cookies 1-7:
+# READ 0+4096, READ 8192+512, WRITE, FLUSH, BLOCK_STATUS 0+65536, TRIM, READ 1 MiB+70000.
+NBDMAGIC = 0x4E42444D41474943
+OPTION_REPLY_MAGIC = 0x0003E889045565A9
+SIMPLE_MAGIC, CHUNK_MAGIC = 0x67446698, 0x668E33EF
+REP_ACK, REP_INFO, REP_META_CONTEXT, REP_ERR_POLICY = 1, 3, 4, 2 ** 31 + 2
+DONE = 1
+CHUNK_NONE, CHUNK_DATA, CHUNK_HOLE, CHUNK_BLOCK_STATUS = 0, 1, 2, 5
+CHUNK_ERROR, CHUNK_ERROR_OFFSET = 2 ** 15 + 1, 2 ** 15 + 2
+
+
+def option_reply(opt, rtype, data=b""):
+    return struct.pack(">QIII", OPTION_REPLY_MAGIC, opt, rtype, len(data)) + data
+
+
+def chunk(cookie, ctype, payload, flags=DONE):
+    return struct.pack(">IHHQI", CHUNK_MAGIC, flags, ctype, cookie, len(payload)) + payload
+
+
+def simple(cookie, error=0, data=b""):
+    return struct.pack(">IIQ", SIMPLE_MAGIC, error, cookie) + data
+
+
+GREETING = struct.pack(">QQH", NBDMAGIC, IHAVEOPT, 3)
+GO_INFO = (option_reply(OPT_GO, REP_INFO, struct.pack(">HQH", 0, 64 << 20, 0xD6D)) +
+           option_reply(OPT_GO, REP_INFO, struct.pack(">HIII", 3, 1, 4096, 32 << 20)) +
+           option_reply(OPT_GO, REP_INFO, struct.pack(">H", 2) + b"FireBreak volume vm1"))
+CLIENT_REPLY = {
+    "handshake_go": b"\x03\x00" + GREETING + option_reply(OPT_STRUCTURED_REPLY, REP_ACK) +
+    option_reply(OPT_SET_META_CONTEXT, REP_META_CONTEXT, struct.pack(">I", 1) + b"base:allocation") +
+    option_reply(OPT_SET_META_CONTEXT, REP_ACK) + GO_INFO + option_reply(OPT_GO, REP_ACK),
+    "handshake_refused": b"\x03\x07" + GREETING + option_reply(OPT_STRUCTURED_REPLY, REP_ACK) +
+    option_reply(OPT_SET_META_CONTEXT, REP_ACK) +
+    option_reply(OPT_GO, REP_ERR_POLICY, b"not primary for vm1; primary is n2 at 127.0.0.1:10810"),
+    "structured": b"\x01\x00" + chunk(1, CHUNK_DATA, struct.pack(">Q", 0) + b"\xa5" * 4096) +
+    chunk(3, CHUNK_NONE, b"") + chunk(2, CHUNK_DATA, struct.pack(">Q", 8192) + b"\x11" * 200, 0) +
+    chunk(2, CHUNK_HOLE, struct.pack(">QI", 8392, 312), 0) + chunk(2, CHUNK_NONE, b"") +
+    chunk(5, CHUNK_BLOCK_STATUS, struct.pack(">IIIII", 1, 4096, 3, 61440, 0)) +
+    chunk(4, CHUNK_ERROR, struct.pack(">IH", 5, 4) + b"oops") +
+    chunk(6, CHUNK_ERROR_OFFSET, struct.pack(">IH", 28, 0) + struct.pack(">Q", 4096)),
+    "structured_split": b"\x01\x05" + chunk(7, CHUNK_DATA, struct.pack(">Q", 1 << 20) +
+                                             b"\x5a" * 70000) + chunk(4, CHUNK_NONE, b""),
+    "simple": b"\x00\x03" + simple(1, 0, b"\x33" * 4096) + simple(3) + simple(4, 5) +
+    simple(2, 0, b"\x44" * 512) + simple(6, 28),
+}
+
 # coord_wire: the first byte picks the frame type (type - 1), the rest is that type's body;
 # the target seals it with a valid header and checksum (layouts in src/coord/wire.h).
 NO_NODE = 0xFFFFFFFF
@@ -143,3 +190,4 @@ if __name__ == "__main__":
     write("handshake", HANDSHAKE)
     write("request", REQUEST)
     write("coord_wire", COORD_WIRE)
+    write("client_reply", CLIENT_REPLY)

@@ -3,6 +3,8 @@
 // guest-visible I/O error instead of reconnecting, which defeats HA switchover).
 #include "proto/nbd/errno_map.h"
 
+#include <string>
+
 #include "base/assert.h"
 #include "proto/nbd/wire.h"
 
@@ -52,6 +54,31 @@ uint32_t NbdError(const Status& status, uint16_t command, uint16_t flags) {
   FB_ASSERT(error != 0);
   FB_ASSERT(error != kEshutdown);
   return error;
+}
+
+Status StatusFromNbdError(uint32_t error, std::string_view message) {
+  FB_ASSERT(error != 0);
+  const std::string_view what = message.empty() ? "the server gave no message" : message;
+  switch (error) {
+    case kEperm:
+      return Status::PermissionDenied("server replied EPERM", what);
+    case kEinval:
+      return Status::InvalidArgument("server replied EINVAL", what);
+    case kEnospc:
+      return Status::ResourceExhausted("server replied ENOSPC", what);
+    case kEnotsup:
+      return Status::Unimplemented("server replied ENOTSUP", what);
+    case kEio:
+      return Status::IOError("server replied EIO", what);
+    case kEnomem:
+    case kEoverflow:
+    case kEshutdown:
+      return Status::IOError("server replied errno " + std::to_string(error), what);
+    default:
+      // NBD.md 1.6: clients treat values they do not know as EINVAL.
+      return Status::InvalidArgument("server replied unknown error " + std::to_string(error),
+                                     what);
+  }
 }
 
 }  // namespace fb::nbd

@@ -103,6 +103,15 @@ std::optional<Request> DecodeRequest(std::span<const uint8_t, kRequestHeaderByte
   return request;
 }
 
+void EncodeRequest(std::span<uint8_t, kRequestHeaderBytes> header, const Request& request) {
+  StoreBe32(header.data(), kRequestMagic);
+  StoreBe16(header.data() + 4, request.flags);
+  StoreBe16(header.data() + 6, request.type);
+  StoreBe64(header.data() + 8, request.cookie);
+  StoreBe64(header.data() + 16, request.offset);
+  StoreBe32(header.data() + 24, request.length);
+}
+
 uint32_t PayloadLength(const Request& request) {
   return request.type == kCmdWrite ? request.length : 0;
 }

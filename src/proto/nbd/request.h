@@ -26,6 +26,10 @@ struct Request {
 // nullopt when the magic is wrong: the stream cannot be resynchronised, so disconnect.
 std::optional<Request> DecodeRequest(std::span<const uint8_t, kRequestHeaderBytes> header);
 
+// The 28-byte compact header for `request` (a client's side: firebreak attach forwarding a
+// request to a node). DecodeRequest reads back exactly what this writes.
+void EncodeRequest(std::span<uint8_t, kRequestHeaderBytes> header, const Request& request);
+
 // Payload bytes that follow the header on the wire. Only WRITE carries one (compact headers);
 // it must be read (and discarded if the request is rejected) to stay in sync.
 uint32_t PayloadLength(const Request& request);

@@ -79,5 +79,28 @@ TEST(NbdError, NeverShutdownAndAlwaysAKnownValue) {
   }
 }
 
+// A client relaying a server's error (firebreak attach) must hand its own client the same
+// number: StatusFromNbdError then NbdError is the identity for the errors a command can carry.
+TEST(StatusFromNbdError, RoundTripsTheErrorsACommandCanCarry) {
+  for (uint16_t command : kAllCommands) {
+    for (uint32_t error : {kEperm, kEio, kEinval}) {
+      EXPECT_EQ(NbdError(StatusFromNbdError(error, "m"), command, 0), error) << command;
+    }
+  }
+  for (uint16_t command : {kCmdWrite, kCmdWriteZeroes, kCmdTrim, kCmdFlush}) {
+    EXPECT_EQ(NbdError(StatusFromNbdError(kEnospc, ""), command, 0), kEnospc) << command;
+  }
+  EXPECT_EQ(NbdError(StatusFromNbdError(kEnotsup, ""), kCmdWriteZeroes, kCmdFlagFastZero),
+            kEnotsup);
+}
+
+TEST(StatusFromNbdError, OthersBecomeEioOrEinvalAndKeepTheMessage) {
+  EXPECT_EQ(NbdError(StatusFromNbdError(kEshutdown, ""), kCmdWrite, 0), kEio);
+  EXPECT_EQ(NbdError(StatusFromNbdError(kEoverflow, ""), kCmdRead, kCmdFlagDf), kEio);
+  EXPECT_EQ(NbdError(StatusFromNbdError(12345, ""), kCmdRead, 0), kEinval);
+  EXPECT_NE(StatusFromNbdError(kEio, "disk on fire").ToString().find("disk on fire"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace fb::nbd

@@ -78,6 +78,24 @@ TEST(DecodeRequest, ReadsEveryFieldBigEndian) {
   EXPECT_EQ(request->length, 512u);
 }
 
+TEST(EncodeRequest, DecodeReadsBackEveryField) {
+  Request r;
+  r.flags = kCmdFlagFua | kCmdFlagNoHole;
+  r.type = kCmdWriteZeroes;
+  r.cookie = 0x0102030405060708;
+  r.offset = 0xfedcba9876543210;
+  r.length = 0x89abcdef;
+  std::array<uint8_t, kRequestHeaderBytes> header{};
+  EncodeRequest(header, r);
+  const std::optional<Request> back = DecodeRequest(header);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->flags, r.flags);
+  EXPECT_EQ(back->type, r.type);
+  EXPECT_EQ(back->cookie, r.cookie);
+  EXPECT_EQ(back->offset, r.offset);
+  EXPECT_EQ(back->length, r.length);
+}
+
 TEST(DecodeRequest, BadMagicMeansDisconnect) {
   for (uint32_t magic : {0u, kExtendedRequestMagic, 0x25609514u, kSimpleReplyMagic}) {
     const auto bytes = Wire().U32(magic).U16(0).U16(0).U64(0).U64(0).U32(0).bytes;
