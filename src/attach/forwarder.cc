@@ -22,11 +22,13 @@ int64_t Ms(int64_t ns) { return ns / 1'000'000; }
 
 }  // namespace
 
-Forwarder::Forwarder(Knobs knobs, std::vector<std::string> node_ids)
+Forwarder::Forwarder(Knobs knobs, std::vector<std::string> node_ids,
+                     std::optional<nbd::Negotiated> reference)
     : knobs_(knobs),
       node_ids_(std::move(node_ids)),
       slots_(knobs.max_pending),
       nodes_(node_ids_.size()),
+      reference_(std::move(reference)),
       stall_timeout_ns_(knobs.stall_timeout_ns) {
   FB_ASSERT(!node_ids_.empty() && node_ids_.size() <= size_t(kMaxNodes));
   FB_ASSERT(knobs_.max_pending > 0 && knobs_.max_pending <= kMaxPendingLimit);

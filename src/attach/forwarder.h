@@ -58,7 +58,9 @@ struct ForwarderStats {
 class Forwarder {
  public:
   // node_ids: the cluster's nodes in config order (their index is what Connect names).
-  Forwarder(Knobs knobs, std::vector<std::string> node_ids);
+  // reference: the export every primary must present; unset, the first primary's is used.
+  Forwarder(Knobs knobs, std::vector<std::string> node_ids,
+            std::optional<nbd::Negotiated> reference = std::nullopt);
 
   // ---- Client side ----
   // A slot is free for one more request.

@@ -20,5 +20,7 @@ Runner AddUpCommand(CLI::App& app);
 Runner AddStatusCommand(CLI::App& app);
 // firebreak fault: the admin socket's fault seams (partition a peer, heal it).
 Runner AddFaultCommand(CLI::App& app);
+// firebreak attach: a local NBD endpoint that follows the volume's primary across failovers.
+Runner AddAttachCommand(CLI::App& app);
 
 }  // namespace fb::cli

@@ -107,9 +107,11 @@ void Connection::FeedHandshake() {
 
 void Connection::EnterTransmission(nbd::Negotiated negotiated) {
   negotiated_ = std::move(negotiated);
-  volume_ = ctx_.volumes.FindVolume(negotiated_.export_info.name);
-  FB_ASSERT(volume_ != nullptr);  // the catalog only offers volumes we serve
-  FB_ASSERT(volume_->size_bytes() == negotiated_.export_info.size_bytes);
+  if (ctx_.router == nullptr) {  // routed connections have no local volume
+    volume_ = ctx_.volumes.FindVolume(negotiated_.export_info.name);
+    FB_ASSERT(volume_ != nullptr);  // the catalog only offers volumes we serve
+    FB_ASSERT(volume_->size_bytes() == negotiated_.export_info.size_bytes);
+  }
   handshake_.reset();
   handshake_done_ = true;
   ProcessInput();  // a client may pipeline its first requests behind the option
@@ -176,6 +178,10 @@ bool Connection::AdmitOne() {
     begin_ += nbd::kRequestHeaderBytes;
     disconnecting_ = true;
     MaybeFinishDisconnect();
+    return false;
+  }
+  if (ctx_.router != nullptr && !ctx_.router->HasRoom()) {
+    RetryLater();  // the router holds all it may: hold the client back, don't grow
     return false;
   }
   const bool ok = check.verdict == nbd::Check::Verdict::kOk;
@@ -246,6 +252,7 @@ void Connection::Submit(Op* op) {
     return Finish(op);
   }
   if (r.type == nbd::kCmdCache || (r.type == nbd::kCmdRead && r.length == 0)) return Finish(op);
+  if (ctx_.router != nullptr) return SubmitRouted(op);
   if (ctx_.repl != nullptr && r.type != nbd::kCmdBlockStatus) return SubmitReplicated(op);
   if (r.type == nbd::kCmdRead && r.length <= kInlineReadMaxBytes) {
     // Answer cached reads on this thread: a worker hop costs more than the copy.
@@ -298,6 +305,24 @@ void Connection::SubmitReplicated(Op* op) {
       keep->OnWorkerDone(op);
     });
   });
+}
+
+// firebreak attach: the router forwards the request (to the cluster's primary) and answers on
+// this loop; READ data and BLOCK_STATUS runs land in the op before OnRouted.
+void Connection::SubmitRouted(Op* op) {
+  RoutedRequest routed;
+  routed.request = op->request;
+  if (op->request.type == nbd::kCmdWrite) routed.payload = op->data.span();
+  if (op->request.type == nbd::kCmdRead) routed.target = op->data.span();
+  routed.runs = &op->runs;
+  op->keep_alive = shared_from_this();
+  ctx_.router->Submit(routed, op);
+}
+
+void Connection::Op::OnRouted(Status routed) {
+  status = std::move(routed);
+  auto keep = std::move(keep_alive);
+  keep->OnWorkerDone(this);
 }
 
 // Aligned writes go to the loop's io_uring: no worker hand-off, one submission per burst.

@@ -21,6 +21,7 @@
 #include "proto/nbd/request.h"
 #include "server/buffer_pool.h"
 #include "server/loop.h"
+#include "server/router.h"
 #include "server/worker_pool.h"
 #include "store/volume.h"
 
@@ -37,6 +38,7 @@ struct ConnectionContext {
   std::atomic<size_t>& live_connections;
   Loop& loop;  // the loop this connection lives on
   ReplNode* repl = nullptr;  // replicated volumes: requests go through the replication core
+  Router* router = nullptr;  // firebreak attach: every request is routed (no local volume)
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -47,7 +49,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   // One request between its header arriving and its reply leaving the socket.
-  struct Op final : Task, IoWaiter {
+  struct Op final : Task, IoWaiter, RouteWaiter {
     Connection* conn = nullptr;
     std::shared_ptr<Connection> keep_alive;  // held only while on a worker
     nbd::Request request;
@@ -61,6 +63,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     bool send_data = false;
     void Run() override;                                  // on a disk worker
     void OnIoDone(Status status, size_t bytes) override;  // async write done, loop thread
+    void OnRouted(Status status) override;                // routed request done, loop thread
   };
 
   // Handshake phase.
@@ -78,6 +81,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void OnWorkerDone(Op* op);
   bool TryAsyncWrite(Op* op);
   void SubmitReplicated(Op* op);
+  void SubmitRouted(Op* op);
   void Finish(Op* op);  // encode the reply and queue it
   void StartWrite();
   void OnWritten(size_t count);

@@ -9,67 +9,17 @@
 #include <string>
 
 #include "base/assert.h"
+#include "net/dial.h"
 #include "server/coord_limits.h"
 #include "server/log.h"
 
 namespace fb::server {
-
-// One resolve + connect attempt; Cancel() makes its callback run soon with an error.
-struct CoordDial {
-  using DoneFn = std::function<void(const asio::error_code& ec)>;
-
-  explicit CoordDial(asio::io_context& io) : resolver(io), socket(io) {}
-  void Cancel() {
-    resolver.cancel();
-    asio::error_code ignored;
-    socket.close(ignored);
-  }
-
-  asio::ip::tcp::resolver resolver;
-  net::Socket socket;
-};
 
 namespace {
 
 constexpr int64_t kNsPerMs = 1'000'000;
 
 env::Instant Now() { return env::SystemClock().Now(); }
-
-void ConnectTo(const std::shared_ptr<CoordDial>& dial,
-               const asio::generic::stream_protocol::endpoint& endpoint, CoordDial::DoneFn done) {
-  const bool tcp = endpoint.protocol().family() != AF_UNIX;
-  dial->socket.async_connect(
-      endpoint, [dial, tcp, done = std::move(done)](const asio::error_code& ec) {
-        if (!ec && tcp) {
-          asio::error_code ignored;  // latency matters more than packet count here
-          dial->socket.set_option(asio::ip::tcp::no_delay(true), ignored);
-        }
-        done(ec);
-      });
-}
-
-// Resolves (TCP names) and connects dial->socket; `done` runs exactly once.
-void StartDial(const std::shared_ptr<CoordDial>& dial, const net::Address& address,
-               CoordDial::DoneFn done) {
-  if (address.kind == net::Address::Kind::kUnix) {
-    if (address.path.empty() || address.path.size() >= sizeof(sockaddr_un{}.sun_path)) {
-      // asio would throw; and `done` must not run inside StartDial.
-      return asio::post(dial->socket.get_executor(),
-                        [done = std::move(done)] { done(asio::error::name_too_long); });
-    }
-    asio::local::stream_protocol::endpoint local(address.path);
-    return ConnectTo(dial, asio::generic::stream_protocol::endpoint(local), std::move(done));
-  }
-  dial->resolver.async_resolve(
-      address.host, std::to_string(address.port),
-      [dial, done = std::move(done)](const asio::error_code& ec,
-                                     asio::ip::tcp::resolver::results_type results) mutable {
-        if (ec) return done(ec);
-        if (results.empty()) return done(asio::error::host_not_found);
-        ConnectTo(dial, asio::generic::stream_protocol::endpoint(results.begin()->endpoint()),
-                  std::move(done));
-      });
-}
 
 }  // namespace
 
@@ -107,12 +57,13 @@ void CoordClient::Connect() {
   FB_ASSERT(stream_ == nullptr);
   state_ = State::kConnecting;
   const uint64_t attempt = ++attempt_;
-  dial_ = std::make_shared<CoordDial>(io_);
-  StartDial(dial_, coordinator_, [this, stopped = stopped_, attempt](const asio::error_code& ec) {
-    if (*stopped || attempt != attempt_ || state_ != State::kConnecting) return;
-    if (ec) return RetryLater("connect: " + ec.message());
-    OnConnected(std::move(dial_->socket));
-  });
+  dial_ = std::make_shared<net::Dial>(io_);
+  net::StartDial(dial_, coordinator_,
+                 [this, stopped = stopped_, attempt](const asio::error_code& ec) {
+                   if (*stopped || attempt != attempt_ || state_ != State::kConnecting) return;
+                   if (ec) return RetryLater("connect: " + ec.message());
+                   OnConnected(std::move(dial_->socket));
+                 });
   timer_.expires_after(std::chrono::milliseconds(kCoordConnectTimeoutMs));
   timer_.async_wait([this, stopped = stopped_, attempt](const asio::error_code& ec) {
     if (ec || *stopped || attempt != attempt_ || state_ != State::kConnecting) return;
@@ -237,8 +188,8 @@ Result<coord::StatusReply> QueryCoordinatorStatus(const net::Address& coordinato
     }
     finish(std::move(*reply));
   };
-  auto dial = std::make_shared<CoordDial>(io);
-  StartDial(dial, coordinator, [&](const asio::error_code& ec) {
+  auto dial = std::make_shared<net::Dial>(io);
+  net::StartDial(dial, coordinator, [&](const asio::error_code& ec) {
     if (ec) {
       return finish(Status::Unavailable("coordinator " + coordinator.ToString(), ec.message()));
     }

@@ -20,9 +20,11 @@
 #include "net/address.h"
 #include "server/coord_stream.h"
 
-namespace fb::server {
+namespace fb::net {
+struct Dial;  // one resolve + connect attempt (net/dial.h)
+}  // namespace fb::net
 
-struct CoordDial;  // one resolve + connect attempt (coord_client.cc)
+namespace fb::server {
 
 class CoordClient {
  public:
@@ -59,7 +61,7 @@ class CoordClient {
   const coord::NodeId self_;
   ReplyFn on_reply_;
   State state_ = State::kIdle;
-  std::shared_ptr<CoordDial> dial_;      // while kConnecting
+  std::shared_ptr<net::Dial> dial_;      // while kConnecting
   std::shared_ptr<CoordStream> stream_;  // while kConnected
   asio::steady_timer timer_;             // connect timeout, backoff, or reply watchdog, by state
   // Handlers check it first: they may complete after Stop() or destruction.

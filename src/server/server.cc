@@ -64,8 +64,8 @@ void Server::Accept(net::Socket socket) {
   net::Socket moved(loop.io());
   moved.assign(protocol, socket.release(ec), ec);
   if (ec) return;
-  ConnectionContext context{catalog_,          volumes_, buffers_, workers_,
-                            live_connections_, loop,     options_.repl};
+  ConnectionContext context{catalog_,          volumes_, buffers_,     workers_,
+                            live_connections_, loop,     options_.repl, router_};
   asio::post(loop.io(), [context, s = std::move(moved)]() mutable {
     std::make_shared<Connection>(context, std::move(s))->Start();
   });
@@ -94,6 +94,17 @@ void Server::Run(bool handle_signals) {
     loops_[0]->io().run();
   }
   for (auto& t : threads) t.join();
+}
+
+void Server::SetRouter(Router* router) {
+  FB_ASSERT(listeners_.empty());  // before Start: connections copy it when they are made
+  FB_ASSERT(loops_.size() == 1);
+  router_ = router;
+}
+
+asio::io_context& Server::LoopIo(size_t index) {
+  FB_ASSERT(index < loops_.size());
+  return loops_[index]->io();
 }
 
 void Server::Stop() {

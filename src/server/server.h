@@ -37,6 +37,7 @@ class VolumeLookup {
 };
 
 class ReplNode;
+class Router;
 
 struct ServerOptions {
   std::vector<net::Address> listen;
@@ -59,6 +60,10 @@ class Server {
   void Run(bool handle_signals);
   // Thread-safe; Run() returns soon after.
   void Stop();
+  // firebreak attach: every connection routes its requests through `router`, which runs on
+  // LoopIo(0). Only with one io thread (a router serves one loop); call before Start().
+  void SetRouter(Router* router);
+  asio::io_context& LoopIo(size_t index);
 
  private:
   void Accept(net::Socket socket);
@@ -73,6 +78,7 @@ class Server {
   std::atomic<size_t> next_loop_{0};
   std::atomic<bool> stopping_{false};
   std::atomic<size_t> live_connections_{0};
+  Router* router_ = nullptr;  // set once before Start
 };
 
 }  // namespace fb::server
