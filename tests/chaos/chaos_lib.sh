@@ -447,3 +447,31 @@ images_identical() {
     cmp "$first" "$CLUSTER_DIR/$id/volumes/$VOL.img" || return 1
   done
 }
+
+# ---------------------------------------------------------------------------------------------
+# firebreak attach (the failover-transparent local endpoint).
+
+# start_attach [extra args]: `firebreak attach` for VOL on a unix socket in TEST_TMP; waits until
+# it accepts NBD. Sets ATTACH_PID, ATTACH_LOG, ATTACH_SOCK, ATTACH_URI.
+start_attach() {
+  ATTACH_SOCK=$TEST_TMP/attach.sock
+  ATTACH_URI="nbd+unix:///$VOL?socket=$ATTACH_SOCK"
+  _spawn attach "$FIREBREAK" attach --config "$CLUSTER_CFG" --volume "$VOL" --socket "$ATTACH_SOCK" \
+    --log-level "$CHAOS_LOG_LEVEL" "$@"
+  ATTACH_PID=$SPAWNED_PID
+  ATTACH_LOG=$SPAWNED_LOG
+  local rc=0
+  wait_ready "$ATTACH_PID" "$ATTACH_URI" || rc=$?
+  [ $rc -eq 0 ] || _fail_start "$ATTACH_PID" "$ATTACH_LOG" $rc "firebreak attach"
+  note "attach pid $ATTACH_PID serving $ATTACH_URI: $(grep -m1 'forwarding to' "$ATTACH_LOG" | sed 's/^firebreak: //')"
+}
+
+# max_ack_gap_between T0 T1: the longest gap between two consecutive acknowledgements in the
+# stamped writer's ledger whose later ack falls in [T0, T1]: the client-visible stall of a
+# fault injected just after T0. Prints "GAP FROM TO" (epoch seconds).
+max_ack_gap_between() {
+  awk '$1 == "A" { print $4 }' "$WRITER_LEDGER" | sort -n | awk -v t0="$1" -v t1="$2" '
+    NR > 1 && $1 >= t0 && $1 <= t1 && $1 - prev > gap { gap = $1 - prev; from = prev; to = $1 }
+    { prev = $1 }
+    END { printf "%.3f %.3f %.3f\n", gap, from, to }'
+}

@@ -28,7 +28,8 @@ write   Writes random LBAs of [lba-base, lba-base + lbas) with up to --qd writes
         and carries on. With --flush-interval S it also sends a FLUSH every S seconds (ledger
         "F id issue_time ack_time" when it completes). Windows (START:COUNT, in blocks from
         --lba-base) narrow where it writes: --narrow-window once --narrow-file exists, and
-        --after-loss-window from its first lost connection on. Runs until SIGTERM/SIGINT,
+        --after-loss-window from its first lost connection on; --rate-iops caps the issue rate.
+        Runs until SIGTERM/SIGINT,
         --duration or --stop-file; then drains in-flight writes (bounded) and writes a JSON summary (--summary): acks, errors, unknowns,
         reconnects with timestamps (connection lost, GO accepted, first ack after it), and the
         longest gap between two acks (the client-visible stall).
@@ -284,6 +285,7 @@ class Writer:
         self.uri_history = []
         self.distinct = set()
         self.rng = random.Random(a.seed)
+        self.rate_start = None
         self.events = open(a.events, "a", buffering=1) if a.events else None
 
     def event(self, kind, **kw):
@@ -329,7 +331,17 @@ class Writer:
                 return lba
         return None
 
+    def under_rate(self):
+        """--rate-iops: issue no faster than that on average (0: as fast as it can)."""
+        if not self.a.rate_iops:
+            return True
+        if self.rate_start is None:
+            self.rate_start = time.monotonic()
+        return self.seq < self.a.rate_iops * (time.monotonic() - self.rate_start) + 1
+
     def issue(self, h):
+        if not self.under_rate():
+            return False
         lba = self.pick_lba()
         if lba is None:
             return False
@@ -724,6 +736,8 @@ def main():
     p.add_argument("--lba-base", type=int, default=0)
     p.add_argument("--lbas", type=int, default=4096, help="number of 4 KiB blocks in the range")
     p.add_argument("--qd", type=int, default=16)
+    p.add_argument("--rate-iops", type=float, default=0.0,
+                   help="write: issue at most this many writes per second on average (0: no limit)")
     p.add_argument("--flush-interval", type=float, default=0.0,
                    help="write: send a FLUSH every S seconds (0: never)")
     p.add_argument("--narrow-file", help="write: once this file exists, use --narrow-window")
