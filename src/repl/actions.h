@@ -65,6 +65,15 @@ struct PersistState {
   std::shared_ptr<const PersistedState> state;
 };
 
+// A reply whose status is kUnavailable means "this node does not serve the volume now" (not
+// primary, lease not held, stepped down): nothing of the request was acknowledged, and the
+// client should re-send it to the current primary. The NBD runtime closes the connection
+// instead of answering, so qemu (reconnect-delay) and `firebreak attach` re-send; an error
+// reply would reach the guest as an I/O error (NBD.md 3.5).
+inline Status NotServedHere(std::string_view why, std::string_view detail = {}) {
+  return Status::Unavailable(why, detail);
+}
+
 struct ReplyToClient {
   ClientReqId id = 0;
   Status status;

@@ -140,7 +140,7 @@ void Primary::RunAcks(Instant now, Actions& out) {
 
 void Primary::OnClient(Instant now, const ClientRequest& request, Actions& out) {
   if (deposed()) {
-    out.push_back(ReplyToClient{request.id, Status::FailedPrecondition("not primary")});
+    out.push_back(ReplyToClient{request.id, NotServedHere("not primary")});
     return;
   }
   Status valid = ValidateRequest(request, ctx_.geometry);
@@ -160,7 +160,7 @@ void Primary::OnClient(Instant now, const ClientRequest& request, Actions& out) 
 void Primary::StartRead(Instant now, const ClientRequest& request, Actions& out) {
   // Reads need the lease too: an expired primary may already have a successor (MONO).
   if (!lease_.Valid(now)) {
-    out.push_back(ReplyToClient{request.id, Status::Unavailable("primary lease not held")});
+    out.push_back(ReplyToClient{request.id, NotServedHere("primary lease not held")});
     return;
   }
   IoId io = ctx_.new_io();
@@ -322,7 +322,7 @@ void Primary::OnLocalDone(Instant now, const IoRef& ref, const Status& status,
     }
     case IoRef::Kind::kRead: {
       bool ok = status.ok() && !deposed() && lease_.Valid(now);
-      Status result = status.ok() ? Status::Unavailable("lease lost during read") : status;
+      Status result = status.ok() ? NotServedHere("lease lost during read") : status;
       out.push_back(ok ? ReplyToClient{ref.value, Status::Ok(), data, epoch_, tenure_}
                        : ReplyToClient{ref.value, result});
       return;

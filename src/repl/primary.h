@@ -58,6 +58,7 @@ class Primary {
   Epoch tenure() const { return tenure_; }
   NodeMask in_sync() const { return in_sync_; }
   bool LeaseValid(Instant now) const { return lease_.Valid(now); }
+  Instant lease_until() const { return lease_.valid_until(); }
   std::optional<ResyncProgress> Progress(NodeId peer) const;
   size_t ops_in_flight() const { return ops_.size(); }
   // Replication messages sent but not yet acknowledged, over every link.

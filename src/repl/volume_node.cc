@@ -56,6 +56,11 @@ bool VolumeNode::Idle() const {
   return !replica_ || replica_->io_in_flight() == 0;
 }
 
+Instant VolumeNode::LocalReadsUntil() const {
+  if (role_ != Role::kPrimary || primary_ == nullptr || primary_->deposed()) return Instant{0};
+  return primary_->lease_until();
+}
+
 void VolumeNode::OnClientRequest(Instant now, const ClientRequest& request, Actions& out) {
   if (role_ == Role::kPrimary) {
     primary_->OnClient(now, request, out);
@@ -65,7 +70,7 @@ void VolumeNode::OnClientRequest(Instant now, const ClientRequest& request, Acti
                           ? "unknown"
                           : "node " + std::to_string(record_.primary);
   out.push_back(ReplyToClient{request.id,
-                              Status::FailedPrecondition("not primary; primary is", where)});
+                              NotServedHere("not primary; primary is", where)});
 }
 
 void VolumeNode::OnPeerMessage(Instant now, NodeId from, const Message& message,
@@ -138,7 +143,7 @@ void VolumeNode::OnRecord(Instant now, const coord::RecordReply& reply, Actions&
 void VolumeNode::StepDown(Instant now, const std::string& why, Actions& out) {
   FB_ASSERT(role_ == Role::kPrimary);
   FB_ASSERT(primary_ != nullptr);
-  primary_->Abort(Status::FailedPrecondition("stepped down", why), out);
+  primary_->Abort(NotServedHere("stepped down", why), out);
   out.push_back(Event{EventKind::kSteppedDown, identity_.node, primary_->epoch(), why});
   role_ = Role::kDraining;
 }

@@ -44,6 +44,10 @@ class VolumeNode {
 
   Role role() const { return role_; }
   bool IsPrimary() const { return role_ == Role::kPrimary; }
+  // Until when this node may answer reads from its local copy without asking the state
+  // machine: the primary's lease (no successor can be promoted before it ends, and every
+  // acknowledged write is already in the local copy). Instant{0} when it may not.
+  Instant LocalReadsUntil() const;
   // The primary's epoch, or the promised epoch elsewhere.
   Epoch epoch() const;
   Epoch promised_epoch() const { return meta_.promised(); }

@@ -252,8 +252,16 @@ void Connection::Submit(Op* op) {
     return Finish(op);
   }
   if (r.type == nbd::kCmdCache || (r.type == nbd::kCmdRead && r.length == 0)) return Finish(op);
+  op->lease_read = false;
   if (ctx_.router != nullptr) return SubmitRouted(op);
-  if (ctx_.repl != nullptr && r.type != nbd::kCmdBlockStatus) return SubmitReplicated(op);
+  if (ctx_.repl != nullptr && r.type != nbd::kCmdBlockStatus) {
+    // The leased primary answers reads from its own copy (every acknowledged write is in it);
+    // Finish checks the lease again, so the whole read happened inside it.
+    if (r.type != nbd::kCmdRead || !ctx_.repl->MayReadLocally(volume_->name())) {
+      return SubmitReplicated(op);
+    }
+    op->lease_read = true;
+  }
   if (r.type == nbd::kCmdRead && r.length <= kInlineReadMaxBytes) {
     // Answer cached reads on this thread: a worker hop costs more than the copy.
     op->status = volume_->Read(r.offset, op->data.span(), env::ReadOptions{.nowait = true});
@@ -363,6 +371,17 @@ void Connection::OnWorkerDone(Op* op) {
 
 void Connection::Finish(Op* op) {
   const nbd::Request& r = op->request;
+  if (op->lease_read && op->status.ok() && !ctx_.repl->MayReadLocally(volume_->name())) {
+    op->status = repl::NotServedHere("the primary lease ended during a local read");
+  }
+  if (ctx_.repl != nullptr && op->status.code() == Code::kUnavailable) {
+    // This node no longer serves the volume: drop the connection without answering, so the
+    // client re-sends to the new primary (repl::NotServedHere says why not an error reply).
+    Log(LogLevel::kInfo, "closing a connection to {}: {}", volume_->name(),
+        op->status.ToString());
+    FreeOp(op);
+    return Close("volume not served here");
+  }
   op->head.clear();
   op->send_data = false;
   uint32_t error = op->check.verdict == nbd::Check::Verdict::kOk

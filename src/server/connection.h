@@ -61,6 +61,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     std::vector<nbd::Extent> extents;
     std::vector<uint8_t> head;  // encoded reply header (and small payloads)
     bool send_data = false;
+    bool lease_read = false;  // a replicated volume's read answered from the local copy
     void Run() override;                                  // on a disk worker
     void OnIoDone(Status status, size_t bytes) override;  // async write done, loop thread
     void OnRouted(Status status) override;                // routed request done, loop thread

@@ -68,6 +68,8 @@ struct ReplNode::Vol {
   std::unique_ptr<ReplStateFile> state_file;
   std::unique_ptr<repl::VolumeNode> node;
   std::atomic<bool> primary{false};
+  // VolumeNode::LocalReadsUntil after the newest input, for MayReadLocally on NBD loops.
+  std::atomic<int64_t> local_reads_until_ns{0};
 };
 
 // One disk action, run on a worker; its completion goes back to the replication loop.
@@ -300,6 +302,9 @@ void ReplNode::Submit(std::string_view volume, repl::ClientRequest request, Done
 }
 
 void ReplNode::Perform(Vol& vol, repl::Actions& actions) {
+  // Published before any action runs: an action may hand the lease away (stepping down), and
+  // no local read may start after that.
+  vol.local_reads_until_ns.store(vol.node->LocalReadsUntil().ns, std::memory_order_release);
   for (repl::Action& action : actions) {
     if (auto* send = std::get_if<repl::SendMessage>(&action)) {
       peers_->Send(send->to, send->message);
@@ -403,6 +408,12 @@ void ReplNode::Publish(Vol& vol) {
 bool ReplNode::IsPrimary(std::string_view volume) const {
   auto it = by_name_.find(volume);
   return it != by_name_.end() && it->second->primary.load(std::memory_order_acquire);
+}
+
+bool ReplNode::MayReadLocally(std::string_view volume) const {
+  auto it = by_name_.find(volume);
+  if (it == by_name_.end()) return false;
+  return Now().ns < it->second->local_reads_until_ns.load(std::memory_order_acquire);
 }
 
 std::string ReplNode::Refusal(std::string_view volume) const {

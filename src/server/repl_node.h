@@ -3,7 +3,7 @@
 // their actions: peer messages through PeerTransport, coordinator requests through CoordClient,
 // disk I/O on the disk workers against the local store::Volume, durable metadata through the
 // repl state file, and client replies back to the NBD connection that asked.
-// Threading: Submit, IsPrimary, Refusal and Snapshot may be called from any thread; all else
+// Threading: Submit, IsPrimary, MayReadLocally, Refusal and Snapshot may be called from any thread; all else
 // runs on the replication loop.
 #pragma once
 
@@ -64,6 +64,10 @@ class ReplNode {
   // Any thread. `done` runs on the replication loop: post to your own loop from it.
   void Submit(std::string_view volume, repl::ClientRequest request, Done done);
   bool IsPrimary(std::string_view volume) const;
+  // True while this node holds the primary lease for `volume`: a read may then be answered
+  // from the local store directly (see VolumeNode::LocalReadsUntil). Check it before the
+  // read starts AND after it ends; the read is then inside the lease.
+  bool MayReadLocally(std::string_view volume) const;
   // "" when this node serves `volume` now; else why not and where to go.
   std::string Refusal(std::string_view volume) const;
   std::vector<ReplVolumeStatus> Snapshot() const;

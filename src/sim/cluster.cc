@@ -325,9 +325,16 @@ void Cluster::StartClient() {
 void Cluster::ClientLoop() {
   client_loop_scheduled_ = false;
   if (!client_running_) return;
-  // Like a multipath initiator, the client sends to the node the coordinator names.
-  coord::NodeId target = last_record_.primary;
-  while (auto req = workload_.Next(rng_)) SendClient(target, *req);
+  // Like a multipath initiator, the client sends to the node the coordinator names, but
+  // learns of a change late (a path keeps its connection until it fails), and now and then
+  // tries another node: a deposed or paused primary then sees requests issued after its
+  // successor acknowledged newer writes, which is what MONO must survive.
+  if (client_view_ == coord::kNoNode || rng_.Below(8) == 0) client_view_ = last_record_.primary;
+  while (auto req = workload_.Next(rng_)) {
+    coord::NodeId target = client_view_;
+    if (rng_.Below(20) == 0) target = coord::NodeId(rng_.Below(uint64_t(nodes_.size())));
+    SendClient(target, *req);
+  }
   client_loop_scheduled_ = true;
   queue_.At(queue_.now() + options_.client_think_ns, [this] { ClientLoop(); });
 }
@@ -348,9 +355,31 @@ void Cluster::SendClient(coord::NodeId target, const repl::ClientRequest& req) {
     return;
   }
   AtNode(queue_.now() + rng_.Range(10'000, 100'000), target, [this, target, req] {
+    if (req.kind == repl::OpKind::kRead && MayReadLocally(target)) return LocalRead(target, req);
     repl::Actions out;
     nodes_[target].vn->OnClientRequest(NodeNow(target), req, out);
     Perform(target, std::move(out));
+  });
+}
+
+bool Cluster::MayReadLocally(coord::NodeId n) {
+  if (options_.test_local_reads_ignore_lease) return nodes_[n].vn->primary() != nullptr;
+  return NodeNow(n) < nodes_[n].vn->LocalReadsUntil();
+}
+
+// The NBD runtime's fast path (server/connection.cc): a leased primary reads its own copy,
+// checking the lease before and after; MONO then checks the data the client gets.
+void Cluster::LocalRead(coord::NodeId n, const repl::ClientRequest& req) {
+  AtNode(queue_.now() + DiskLatency(), n, [this, n, req] {
+    auto data = std::make_shared<std::vector<uint8_t>>();
+    nodes_[n].disk.Read(req.offset, req.length, *data);
+    AtNode(queue_.now() + rng_.Range(0, 50'000), n, [this, n, req, data] {
+      if (MayReadLocally(n)) {
+        ReplyClient(n, repl::ReplyToClient{req.id, Status::Ok(), data});
+      } else {
+        ReplyClient(n, repl::ReplyToClient{req.id, repl::NotServedHere("lease ended")});
+      }
+    });
   });
 }
 

@@ -39,6 +39,8 @@ struct ClusterOptions {
   int64_t max_drift_ppm = 5000;  // +-0.5% clock rate
   bool codec_roundtrip = true;   // every message goes through Encode/Decode
   bool verbose = false;          // print the event log as it happens
+  // TEST ONLY: local reads on any node that still has a Primary, lease or not (broken).
+  bool test_local_reads_ignore_lease = false;
 };
 
 // Fast timings for simulation (the same ratios as the defaults, 2x shorter).
@@ -123,6 +125,8 @@ class Cluster {
   uint32_t coord_endpoint() const { return uint32_t(nodes_.size()); }
   // Runs fn at time on node n's process, unless it died meanwhile; queued while paused.
   void AtNode(int64_t time_ns, coord::NodeId n, std::function<void()> fn);
+  bool MayReadLocally(coord::NodeId n);
+  void LocalRead(coord::NodeId n, const repl::ClientRequest& req);
   void Perform(coord::NodeId n, repl::Actions actions);
   void PerformOne(coord::NodeId n, repl::Action& action);
   void PerformDisk(coord::NodeId n, repl::Action& action);
@@ -154,6 +158,7 @@ class Cluster {
   std::map<repl::ClientReqId, coord::NodeId> client_ops_;  // in flight -> node it went to
   bool client_running_ = false;
   bool client_loop_scheduled_ = false;
+  coord::NodeId client_view_ = coord::kNoNode;  // the primary as the client last learned it
   uint64_t trace_hash_ = 0x9e3779b97f4a7c15ULL;
   uint64_t faults_ = 0;
   uint64_t messages_ = 0;

@@ -16,6 +16,8 @@ struct SeedOptions {
   bool verbose = false;
   // TEST ONLY, forwarded to repl::Knobs: prove the checkers catch a broken ack rule.
   bool break_ack_rule = false;
+  // TEST ONLY, forwarded to ClusterOptions: prove MONO catches reads served past the lease.
+  bool break_read_lease = false;
 };
 
 struct SeedResult {
