@@ -141,8 +141,7 @@ void Forwarder::OnReply(Instant now, ConnId conn, uint64_t cookie, Status status
   if (conn == 0 || conn != upstream_) return;  // a connection we already left
   const std::optional<uint32_t> slot = SlotOfCookie(cookie);
   FB_ASSERT(slot.has_value());  // the runtime decodes only cookies it found here
-  FB_ASSERT(inflight_ > 0);
-  --inflight_;
+  LeaveWindow(slots_[*slot]);
   Progress(now);
   if (searching_) StopSearch(out);  // the stalled primary answered after all
   Slot& s = slots_[*slot];
@@ -276,6 +275,14 @@ void Forwarder::Release(uint32_t slot) {
   free_.push_back(slot);
 }
 
+void Forwarder::LeaveWindow(const Slot& slot) {
+  const uint64_t bytes = nbd::PayloadLength(slot.request);
+  FB_ASSERT(inflight_ > 0);
+  FB_ASSERT(inflight_bytes_ >= bytes);
+  --inflight_;
+  inflight_bytes_ -= bytes;
+}
+
 // ---- Transitions ---------------------------------------------------------------------------
 
 // Sends queued requests in list order while the upstream window has room.
@@ -285,6 +292,8 @@ void Forwarder::SendMore(Instant now, Actions& out) {
     const uint32_t slot = next_unsent_;
     Slot& s = slots_[slot];
     FB_ASSERT(s.state == SlotState::kQueued);
+    const uint64_t bytes = nbd::PayloadLength(s.request);
+    if (inflight_ > 0 && inflight_bytes_ + bytes > knobs_.max_upstream_bytes) break;
     FB_ASSERT(s.prev == kNone || slots_[s.prev].state == SlotState::kSent);
     s.state = SlotState::kSent;
     s.serial++;
@@ -292,6 +301,7 @@ void Forwarder::SendMore(Instant now, Actions& out) {
     if (s.sends++ > 0) stats_.resent++;
     if (inflight_ == 0) stall_mark_ = now;  // the stall clock runs while something is out
     ++inflight_;
+    inflight_bytes_ += bytes;
     next_unsent_ = s.next;
     out.emplace_back(Send{upstream_, slot, s.cookie});
   }
@@ -313,6 +323,7 @@ void Forwarder::Requeue() {
     if (s.state == SlotState::kZombie) Release(slot);
   }
   inflight_ = 0;
+  inflight_bytes_ = 0;
   next_unsent_ = head_;
 }
 

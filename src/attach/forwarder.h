@@ -123,6 +123,7 @@ class Forwarder {
   void Append(uint32_t slot);
   void Unlink(uint32_t slot);
   void Release(uint32_t slot);
+  void LeaveWindow(const Slot& slot);  // an answer frees its place on the upstream
   // Transitions.
   void SendMore(Instant now, Actions& out);
   void Finish(uint32_t slot, Status status, Actions& out);
@@ -149,6 +150,7 @@ class Forwarder {
   uint32_t next_unsent_ = kNone;  // first queued request in the list (all before it are sent)
   uint32_t listed_ = 0;           // queued + sent
   uint32_t inflight_ = 0;         // sent + zombies on the upstream
+  uint64_t inflight_bytes_ = 0;   // their WRITE payload bytes
 
   ConnId next_conn_ = 1;
   ConnId upstream_ = 0;

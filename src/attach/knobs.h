@@ -32,6 +32,9 @@ struct Knobs {
   // Requests sent to the primary and not yet answered: a node holds 256 client ops at once
   // (repl::Knobs::ops_in_flight_max) and answers more with an error, so stay under it.
   uint32_t max_upstream_inflight = 192;
+  // WRITE payload bytes sent and not yet answered: the runtime copies payloads into its
+  // upstream send buffer, which this bounds (one request is always allowed, whatever its size).
+  uint64_t max_upstream_bytes = 64ull << 20;
 };
 
 // Slots are numbered below 2^kSlotBits; an upstream cookie is (serial << kSlotBits) | slot.

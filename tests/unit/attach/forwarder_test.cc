@@ -237,6 +237,32 @@ TEST_F(ForwarderTest, WindowAndQueueAreBounded) {
   EXPECT_TRUE(f_.HasRoom());
 }
 
+class ForwarderBytesTest : public ForwarderTest {
+ protected:
+  ForwarderBytesTest() : ForwarderTest([] {
+    Knobs k = SmallKnobs();
+    k.max_upstream_bytes = 8192;
+    return k;
+  }()) {}
+};
+
+TEST_F(ForwarderBytesTest, PayloadBytesOnTheUpstreamAreBounded) {
+  Up();
+  const uint32_t a = Submit(Req(nbd::kCmdWrite, 0, 8192));
+  const uint64_t ca = CookieOf(a);
+  const uint32_t r = Submit(Req(nbd::kCmdRead, 0, 1 << 20));  // reads carry no payload out
+  EXPECT_EQ(SentSlots(), std::vector<uint32_t>{r});
+  const uint32_t b = Submit(Req(nbd::kCmdWrite, 8192, 4096));
+  EXPECT_TRUE(All<Send>().empty()) << "8 KiB of payload already out";
+  Reply(ca);
+  EXPECT_EQ(SentSlots(), std::vector<uint32_t>{b});
+  // A single request larger than the bound still goes out alone.
+  Reply(CookieOf(b));
+  Reply((uint64_t{1} << kSlotBits) | r);
+  const uint32_t big = Submit(Req(nbd::kCmdWrite, 0, 1 << 20));
+  EXPECT_EQ(SentSlots(), std::vector<uint32_t>{big});
+}
+
 TEST_F(ForwarderTest, GiveUpFailsWithEioAndNewRequestsFailUntilAPrimaryAnswers) {
   const ConnId up = Up();
   Closed(up);
