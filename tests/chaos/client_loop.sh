@@ -22,7 +22,8 @@ run_fio() {
   local n=$1
   timeout -k 5 "$RUN_TIMEOUT_S" fio --name="fio$n" --ioengine=nbd --uri="$URI" --rw=randwrite \
     --bs=4k --iodepth=8 --offset=0 --size=16M --loops=1 --verify=crc32c --verify_backlog=256 \
-    --do_verify=1 --verify_fatal=1 --direct=1 --rate_iops=1000 --randseed="$n" \
+    --do_verify=1 --verify_fatal=1 --verify_state_save=0 --direct=1 --rate_iops=1000 \
+    --randseed="$n" \
     --output-format=json --output="$DIR/fio.$n.json" >"$DIR/fio.$n.log" 2>&1
 }
 
