@@ -4,7 +4,9 @@
 # server order rotated each round) so machine drift hits every server alike. Writes raw fio JSON,
 # server CPU samples and the table from bench/report.py to a results directory.
 # See bench/README.md. Knobs (environment):
-#   BENCH_SERVERS    "firebreak nbdkit qemu-nbd" (firebreak dropped if $FIREBREAK is missing)
+#   BENCH_SERVERS    "firebreak nbdkit qemu-nbd" (firebreak dropped if $FIREBREAK is missing);
+#                    also firebreak-repl (2-node cluster, client at the primary) and
+#                    firebreak-attach (the same cluster through `firebreak attach`)
 #   BENCH_WORKLOADS  "a b c d e f"
 #   BENCH_SIZE       image size (4GiB)          BENCH_RUNTIME  seconds per job (10)
 #   BENCH_RAMP       ramp seconds (2)           BENCH_ROUNDS   interleaved rounds (1)
@@ -32,7 +34,7 @@ fi
 for s in "${SERVERS[@]}"; do
   case "$s" in
     firebreak) have_firebreak || die "BENCH_SERVERS has firebreak but $FIREBREAK cannot serve" ;;
-    firebreak-repl) have_firebreak || die "BENCH_SERVERS has firebreak-repl but $FIREBREAK cannot serve" ;;
+    firebreak-repl | firebreak-attach) have_firebreak || die "BENCH_SERVERS has $s but $FIREBREAK cannot serve" ;;
     nbdkit | qemu-nbd) ;;
     *) die "unknown server '$s' in BENCH_SERVERS" ;;
   esac
@@ -101,9 +103,28 @@ note "image $IMG ($SIZE), servers: ${SERVERS[*]}, workloads: ${WORKLOADS[*]}, ro
 
 # --- Starting one server at a time. -----------------------------------------------------------
 BENCH_URI=""
-BENCH_PID=""
+BENCH_PID=""        # the process serving BENCH_URI
+BENCH_CPU_PIDS=""   # the processes whose CPU time is counted (default BENCH_PID)
+
+# start_bench_cluster BASE_PORT: `firebreak up --nodes 2` on fresh sparse images; sets BENCH_N1
+# (the primary's pid) and leaves `up` in SPAWNED_PID.
+start_bench_cluster() {
+  local cdir=$TEST_TMP/cluster n1=""
+  rm -rf "$cdir"
+  _spawn_server firebreak-up "$FIREBREAK" up --dir "$cdir" --nodes 2 \
+    --volume "$VOL=$SIZE_B" --base-port "$1"
+  for _ in $(seq 1 100); do
+    n1=$(pgrep -f -- "$cdir/cluster.toml --node n1" | head -n 1 || true)
+    [ -n "$n1" ] && break
+    sleep 0.1
+  done
+  [ -n "$n1" ] || die "firebreak up did not start node n1"
+  BENCH_N1=$n1
+}
+
 start_bench_server() {
   local s=$1 port sock=$TEST_TMP/bench.sock addr uri
+  BENCH_CPU_PIDS=""
   rm -f "$sock"
   port=$(free_port)
   if [ "$TRANSPORT" = unix ]; then
@@ -125,19 +146,24 @@ start_bench_server() {
       # is mirrored to n2 before n1 acknowledges it. The client talks to n1, the primary; the
       # CPU column counts n1 only. Ports base, base+100 and base+200 must be free.
       [ "$TRANSPORT" = tcp ] || die "firebreak-repl runs over tcp only"
-      local cdir=$TEST_TMP/cluster
-      rm -rf "$cdir"
-      _spawn_server firebreak-up "$FIREBREAK" up --dir "$cdir" --nodes 2 \
-        --volume "$VOL=$SIZE_B" --base-port "$port"
-      local up_pid=$SPAWNED_PID n1=""
-      for _ in $(seq 1 100); do
-        n1=$(pgrep -f -- "$cdir/cluster.toml --node n1" | head -n 1 || true)
-        [ -n "$n1" ] && break
-        sleep 0.1
-      done
-      [ -n "$n1" ] || die "firebreak up did not start node n1"
-      BENCH_PID=$n1
-      SPAWNED_PID=$up_pid
+      start_bench_cluster "$port"
+      BENCH_PID=$BENCH_N1
+      ;;
+    firebreak-attach)
+      # firebreak-repl's cluster with `firebreak attach` in front: the client talks to attach
+      # (tcp or unix, as BENCH_TRANSPORT says), attach to n1 over TCP. The CPU column counts
+      # attach and n1, so CPU/GiB compares with firebreak-repl's n1 alone.
+      local base
+      base=$(free_port)
+      start_bench_cluster "$base"
+      local rc=0
+      wait_ready "$SPAWNED_PID" "nbd://127.0.0.1:$base/$VOL" || rc=$?
+      [ $rc -eq 0 ] || _fail_start "$SPAWNED_PID" "$SPAWNED_LOG" $rc "firebreak up"
+      if [ "$TRANSPORT" = unix ]; then addr=(--socket "$sock"); else addr=(--listen "127.0.0.1:$port"); fi
+      _spawn_server firebreak-attach "$FIREBREAK" attach --config "$TEST_TMP/cluster/cluster.toml" \
+        --volume "$VOL" "${addr[@]}"
+      BENCH_PID=$SPAWNED_PID
+      BENCH_CPU_PIDS="$SPAWNED_PID $BENCH_N1"
       ;;
     nbdkit)
       local a=(-i 127.0.0.1 -p "$port")
@@ -157,6 +183,7 @@ start_bench_server() {
   wait_ready "$BENCH_PID" "$uri" || rc=$?
   [ $rc -eq 0 ] || _fail_start "$BENCH_PID" "$SPAWNED_LOG" $rc "$s"
   BENCH_URI=$uri
+  BENCH_CPU_PIDS=${BENCH_CPU_PIDS:-$BENCH_PID}
 }
 
 # Puts the page cache in the same state before every job: write back and drop this file's
@@ -174,7 +201,12 @@ warm_cache() {
   esac
 }
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# cpu_ticks PID...: user + system ticks of the processes together.
+cpu_ticks() {
+  local pid sum=0
+  for pid in "$@"; do sum=$((sum + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done
+  echo "$sum"
+}
 
 # run_job ROUND WORKLOAD SERVER: one fio job; JSON and CPU samples into $RESULTS.
 run_job() {
@@ -189,13 +221,16 @@ run_job() {
     --randrepeat=0 --percentile_list=50:99:99.9 --output-format=json --output="$base.json" \
     >"$base.fio.log" 2>&1 &
   fio_pid=$!
-  c0=$(cpu_ticks "$BENCH_PID")
+  # shellcheck disable=SC2086 # a list of pids
+  c0=$(cpu_ticks $BENCH_CPU_PIDS)
   t0=$(date +%s.%N)
   sleep "$RAMP"
-  c1=$(cpu_ticks "$BENCH_PID")
+  # shellcheck disable=SC2086
+  c1=$(cpu_ticks $BENCH_CPU_PIDS)
   t1=$(date +%s.%N)
   wait "$fio_pid" || rc=$?
-  c2=$(cpu_ticks "$BENCH_PID")
+  # shellcheck disable=SC2086
+  c2=$(cpu_ticks $BENCH_CPU_PIDS)
   t2=$(date +%s.%N)
   printf '{"server":"%s","workload":"%s","round":%d,"pid":%d,"clk_tck":%d,"ticks_start":%d,"ticks_ramp_end":%d,"ticks_end":%d,"t_start":%s,"t_ramp_end":%s,"t_end":%s,"fio_exit":%d}\n' \
     "$s" "$w" "$round" "$BENCH_PID" "$(getconf CLK_TCK)" "$c0" "$c1" "$c2" "$t0" "$t1" "$t2" "$rc" \

@@ -407,7 +407,19 @@ void Connection::Finish(Op* op) {
   }
   if (!op->send_data) op->data.Reset();
   out_queue_.push_back(op);
+  if (ctx_.router != nullptr) return ScheduleWrite();
   StartWrite();
+}
+
+// Routed replies arrive in batches (one upstream read completes many requests): write them
+// together at the end of this turn of the loop, one socket write and one client wake-up.
+void Connection::ScheduleWrite() {
+  if (write_posted_) return;
+  write_posted_ = true;
+  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+    self->write_posted_ = false;
+    self->StartWrite();
+  });
 }
 
 // ---- Transmission: output ------------------------------------------------------------------

@@ -85,6 +85,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void SubmitRouted(Op* op);
   void Finish(Op* op);  // encode the reply and queue it
   void StartWrite();
+  void ScheduleWrite();  // StartWrite at the end of this loop turn (routed connections)
   void OnWritten(size_t count);
   void RetryLater();
   void MaybeFinishDisconnect();
@@ -122,6 +123,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::vector<Op*> out_writing_;   // replies in the current socket write
   std::vector<asio::const_buffer> gather_;
   bool writing_ = false;
+  bool write_posted_ = false;
 };
 
 }  // namespace fb::server

@@ -15,6 +15,11 @@ namespace {
 
 attach::Instant Now() { return env::SystemClock().Now(); }
 
+// A send may wait for the next batch of replies only while at least this many requests are out
+// and a reply arrived this recently, so the wait is about one reply's gap (the tick bounds it).
+constexpr uint32_t kPiggybackMinInflight = 2;
+constexpr int64_t kPiggybackReplyWindowNs = 200'000;
+
 std::vector<std::string> NodeIds(const std::vector<UpstreamNode>& nodes) {
   std::vector<std::string> ids;
   for (const UpstreamNode& n : nodes) ids.push_back(n.id);
@@ -59,9 +64,12 @@ void UpstreamRouter::Stop() {
 void UpstreamRouter::Tick() {
   if (stopped_) return;
   attach::Actions actions = TakeActions();
-  forwarder_.Tick(Now(), actions);
+  now_ = Now();
+  forwarder_.Tick(now_, actions);
   Perform(actions);
   GiveBack(std::move(actions));
+  // Bounds how long a piggybacked send can wait when replies stop coming.
+  if (auto it = links_.find(forwarder_.upstream()); it != links_.end()) it->second->FlushNow();
   tick_timer_.expires_after(std::chrono::nanoseconds(options_.tick_ns));
   tick_timer_.async_wait([this](const asio::error_code& ec) {
     if (!ec) Tick();
@@ -74,7 +82,8 @@ void UpstreamRouter::Submit(const RoutedRequest& request, RouteWaiter* waiter) {
   FB_ASSERT(io_.get_executor().running_in_this_thread());  // a router serves one loop
   FB_ASSERT(waiter != nullptr);
   attach::Actions actions = TakeActions();
-  const uint32_t slot = forwarder_.Submit(Now(), request.request, actions);
+  now_ = Now();
+  const uint32_t slot = forwarder_.Submit(now_, request.request, actions);
   SlotIo& io = slots_[slot];
   FB_ASSERT(io.waiter == nullptr);
   io.waiter = waiter;
@@ -127,7 +136,12 @@ void UpstreamRouter::DoSend(const attach::Send& send) {
   if (io.runs != nullptr) io.runs->clear();
   nbd::Request wire = request;
   wire.cookie = send.cookie;
-  it->second->Queue(wire, request.type == nbd::kCmdWrite ? io.payload : std::span<const uint8_t>{});
+  // Replies are flowing and others are out: this one can leave with the next reply batch's
+  // turn instead of a socket write (and a wake-up of the node) of its own.
+  const bool piggyback = forwarder_.stats().inflight >= kPiggybackMinInflight &&
+                         now_.ns - batch_now_.ns < kPiggybackReplyWindowNs;
+  it->second->Queue(wire, request.type == nbd::kCmdWrite ? io.payload : std::span<const uint8_t>{},
+                    piggyback);
 }
 
 void UpstreamRouter::DoComplete(attach::Complete& complete) {
@@ -200,6 +214,7 @@ void UpstreamRouter::OnLinkBroken(attach::ConnId conn, const Status& why) {
 
 void UpstreamRouter::OnLinkProgress(attach::ConnId conn) {
   batch_now_ = Now();
+  now_ = batch_now_;
   forwarder_.OnProgress(batch_now_, conn);
 }
 
