@@ -7,9 +7,14 @@
 //   handshake.h   fixed-newstyle option haggling up to transmission
 //   request.h     transmission request decoding and validation
 //   reply.h       simple and structured reply encoding
-//   errno_map.h   Status -> NBD error number, the one mapping table
+//   errno_map.h   Status -> NBD error number, the one mapping table (and back, for a client)
+// and the client's side, for firebreak attach talking to a node:
+//   client_handshake.h  fixed newstyle from the client's end (SR, base:allocation, GO)
+//   client_reply.h      simple and structured reply decoding, one event at a time
 #pragma once
 
+#include "proto/nbd/client_handshake.h"
+#include "proto/nbd/client_reply.h"
 #include "proto/nbd/errno_map.h"
 #include "proto/nbd/export.h"
 #include "proto/nbd/handshake.h"
