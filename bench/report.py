@@ -88,7 +88,7 @@ def main():
           f"{meta['nproc']} CPUs, kernel {meta['kernel']}")
     print(f"versions: {meta['versions']}")
     print()
-    hdr = (f"{'workload':<22} {'server':<16} {'IOPS':>9} {'MB/s':>8} {'p99 us':>9} "
+    hdr = (f"{'workload':<22} {'server':<21} {'IOPS':>9} {'MB/s':>8} {'p99 us':>9} "
            f"{'flush p99':>10} {'CPU s/GiB':>10}")
     print(hdr)
     print("-" * len(hdr))
@@ -97,7 +97,7 @@ def main():
             m = summary.get(w, {}).get(s)
             if not m:
                 continue
-            print(f"{w + ' ' + WORKLOAD_NAMES.get(w, ''):<22} {s:<16} {fmt(m['iops'], '9.0f')} "
+            print(f"{w + ' ' + WORKLOAD_NAMES.get(w, ''):<22} {s:<21} {fmt(m['iops'], '9.0f')} "
                   f"{fmt(m['mbps'], '8.1f')} {fmt(m['p99_us'], '9.0f')} "
                   f"{fmt(m['flush_p99_us'], '10.0f')} {fmt(m['cpu_s_per_gib'], '10.2f')}")
     peers = [p for p in PEERS if p in servers]
@@ -125,21 +125,24 @@ def main():
                          "cpu_s_per_gib": "CPU/GiB"}[metric]
                 print(f"{w + ' ' + WORKLOAD_NAMES.get(w, ''):<22} {label:<10} "
                       + " ".join(f"{fmt(r, '12.2f')}" for r in rs))
-    if "firebreak-attach" in servers and "firebreak-repl" in servers:
+    attaches = [s for s in ("firebreak-attach", "firebreak-attach-unix") if s in servers]
+    if attaches and "firebreak-repl" in servers:
         print()
         print("firebreak-attach / firebreak-repl: the same 2-node cluster through `firebreak "
               "attach` vs straight to the primary (IOPS and MB/s: >1 is better; p99: <1 is better; "
               "CPU/GiB counts attach + n1 against n1 alone). Target: IOPS >= 0.90 on b and c.")
-        hdr = f"{'workload':<22} {'IOPS':>8} {'MB/s':>8} {'p99':>8} {'CPU/GiB':>8}"
+        hdr = f"{'workload':<22} {'through':<22} {'IOPS':>8} {'MB/s':>8} {'p99':>8} {'CPU/GiB':>8}"
         print(hdr)
         print("-" * len(hdr))
         for w in meta["workloads"]:
-            via = summary.get(w, {}).get("firebreak-attach")
             straight = summary.get(w, {}).get("firebreak-repl")
-            if not via or not straight:
-                continue
-            rs = [ratio(via[m], straight[m]) for m in ("iops", "mbps", "p99_us", "cpu_s_per_gib")]
-            print(f"{w + ' ' + WORKLOAD_NAMES.get(w, ''):<22} " + " ".join(f"{fmt(r, '8.2f')}" for r in rs))
+            for s in attaches:
+                via = summary.get(w, {}).get(s)
+                if not via or not straight:
+                    continue
+                rs = [ratio(via[m], straight[m]) for m in ("iops", "mbps", "p99_us", "cpu_s_per_gib")]
+                print(f"{w + ' ' + WORKLOAD_NAMES.get(w, ''):<22} {s:<22} "
+                      + " ".join(f"{fmt(r, '8.2f')}" for r in rs))
     print()
     print("Compare ratios within this run only; absolute numbers drift between runs "
           "(docs/ANCHORS.md).")

@@ -5,8 +5,10 @@
 # server CPU samples and the table from bench/report.py to a results directory.
 # See bench/README.md. Knobs (environment):
 #   BENCH_SERVERS    "firebreak nbdkit qemu-nbd" (firebreak dropped if $FIREBREAK is missing);
-#                    also firebreak-repl (2-node cluster, client at the primary) and
-#                    firebreak-attach (the same cluster through `firebreak attach`)
+#                    also firebreak-repl (2-node cluster, client at the primary),
+#                    firebreak-attach (the same cluster through `firebreak attach`, the client
+#                    on BENCH_TRANSPORT) and firebreak-attach-unix (attach on a unix socket,
+#                    as a hypervisor would use it)
 #   BENCH_WORKLOADS  "a b c d e f"
 #   BENCH_SIZE       image size (4GiB)          BENCH_RUNTIME  seconds per job (10)
 #   BENCH_RAMP       ramp seconds (2)           BENCH_ROUNDS   interleaved rounds (1)
@@ -34,7 +36,7 @@ fi
 for s in "${SERVERS[@]}"; do
   case "$s" in
     firebreak) have_firebreak || die "BENCH_SERVERS has firebreak but $FIREBREAK cannot serve" ;;
-    firebreak-repl | firebreak-attach) have_firebreak || die "BENCH_SERVERS has $s but $FIREBREAK cannot serve" ;;
+    firebreak-repl | firebreak-attach | firebreak-attach-unix) have_firebreak || die "BENCH_SERVERS has $s but $FIREBREAK cannot serve" ;;
     nbdkit | qemu-nbd) ;;
     *) die "unknown server '$s' in BENCH_SERVERS" ;;
   esac
@@ -127,7 +129,7 @@ start_bench_server() {
   BENCH_CPU_PIDS=""
   rm -f "$sock"
   port=$(free_port)
-  if [ "$TRANSPORT" = unix ]; then
+  if [ "$TRANSPORT" = unix ] || [ "$s" = firebreak-attach-unix ]; then
     uri="nbd+unix:///$VOL?socket=$sock"
   else
     uri="nbd://127.0.0.1:$port/$VOL"
@@ -149,17 +151,17 @@ start_bench_server() {
       start_bench_cluster "$port"
       BENCH_PID=$BENCH_N1
       ;;
-    firebreak-attach)
+    firebreak-attach | firebreak-attach-unix)
       # firebreak-repl's cluster with `firebreak attach` in front: the client talks to attach
-      # (tcp or unix, as BENCH_TRANSPORT says), attach to n1 over TCP. The CPU column counts
-      # attach and n1, so CPU/GiB compares with firebreak-repl's n1 alone.
+      # (tcp or unix as BENCH_TRANSPORT says; always unix for -unix), attach to n1 over TCP.
+      # The CPU column counts attach and n1, so CPU/GiB compares with firebreak-repl's n1.
       local base
       base=$(free_port)
       start_bench_cluster "$base"
       local rc=0
       wait_ready "$SPAWNED_PID" "nbd://127.0.0.1:$base/$VOL" || rc=$?
       [ $rc -eq 0 ] || _fail_start "$SPAWNED_PID" "$SPAWNED_LOG" $rc "firebreak up"
-      if [ "$TRANSPORT" = unix ]; then addr=(--socket "$sock"); else addr=(--listen "127.0.0.1:$port"); fi
+      if [[ $uri == nbd+unix:* ]]; then addr=(--socket "$sock"); else addr=(--listen "127.0.0.1:$port"); fi
       _spawn_server firebreak-attach "$FIREBREAK" attach --config "$TEST_TMP/cluster/cluster.toml" \
         --volume "$VOL" "${addr[@]}"
       BENCH_PID=$SPAWNED_PID
