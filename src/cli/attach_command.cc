@@ -110,6 +110,10 @@ int RunAttach(const AttachFlags& f) {
   if (!listen.ok()) return Fail(listen.status());
   auto memory = ParseSize(f.memory);
   if (!memory.ok()) return Fail(memory.status());
+  // One maximal request per connection must always fit (server/limits.h).
+  if (*memory < server::kMaxInflightBytesPerConnection) {
+    return Fail(Status::InvalidArgument("--memory must be at least 64 MiB", f.memory));
+  }
 
   auto primary = FindPrimaryExport(*upstream, f.startup_timeout_s);
   if (!primary.ok()) return Fail(primary.status());
