@@ -16,8 +16,10 @@ namespace {
 attach::Instant Now() { return env::SystemClock().Now(); }
 
 // A send may wait for the next batch of replies only while at least this many requests are out
-// and a reply arrived this recently, so the wait is about one reply's gap (the tick bounds it).
-constexpr uint32_t kPiggybackMinInflight = 2;
+// and a reply arrived this recently: the next reply is then a fraction of a round trip away
+// (about RTT / 8), so a deep queue stays full. With fewer out, waiting for the next reply
+// would cost a whole round trip and starve a shallow queue: those go out at once.
+constexpr uint32_t kPiggybackMinInflight = 8;
 constexpr int64_t kPiggybackReplyWindowNs = 200'000;
 
 std::vector<std::string> NodeIds(const std::vector<UpstreamNode>& nodes) {
