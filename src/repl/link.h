@@ -17,7 +17,7 @@ namespace fb::repl {
 
 // What a message was for, so its ack can be routed back to the operation that sent it.
 struct LinkCookie {
-  enum class Kind : uint8_t { kBegin, kWrite, kCopy, kFlush } kind = Kind::kBegin;
+  enum class Kind : uint8_t { kBegin, kWrite, kCopy, kFlush, kPing } kind = Kind::kBegin;
   uint64_t value = 0;  // op_seq (write, flush), region index (copy)
   uint64_t bytes = 0;  // copy length
 };
@@ -38,6 +38,8 @@ class OutboundLink {
   // After an epoch change: resend everything outstanding under the new epoch at once.
   void ResendAll(Instant now, Epoch epoch, Actions& out);
   size_t unacked() const { return unacked_.size(); }
+  // When the newest message was first sent (the link's opening if none yet).
+  Instant last_send() const { return last_send_; }
   bool Full(const Knobs& knobs) const { return unacked_.size() >= knobs.link_window_max; }
   std::vector<LinkCookie> Outstanding() const;
   // The ranges of every unacknowledged write or copy (what the target may lack).
@@ -49,7 +51,10 @@ class OutboundLink {
     LinkCookie cookie;
     Instant first_sent;
     Instant last_sent;
+    uint32_t transmissions = 0;
   };
+  // Retransmit intervals: retransmit_ns, then twice, four and eight times that.
+  static constexpr int kRetransmitMaxDoublings = 3;
   void Transmit(Instant now, Epoch epoch, Sent& sent, Actions& out);
 
   const NodeId target_;
@@ -57,6 +62,7 @@ class OutboundLink {
   const Epoch tenure_;
   const uint32_t session_;
   uint64_t next_seq_ = 1;
+  Instant last_send_{INT64_MIN / 2};
   std::map<uint64_t, Sent> unacked_;
 };
 

@@ -15,12 +15,19 @@
 
 namespace fb::repl {
 
-// Activity-log regions kept without trimming (see MetaState::Trim).
-inline constexpr size_t kAlKeepRegions = 64;
+// Regions the durable log may name beyond the working one before trims are persisted.
+inline constexpr size_t kAlTrimSlack = 64;
+// A write that extends a sequential stream (the region before it is in the log) also logs
+// this many regions after it, so a stream costs one persist per this many regions, not one
+// per region. Logging more than was written is always safe: the log is a superset.
+inline constexpr uint64_t kAlLookaheadRegions = 15;
 
 class MetaState {
  public:
-  MetaState(const VolumeGeometry& geometry, const PersistedState& durable);
+  // capacity: how many regions the working log keeps before evicting finished ones (DRBD's
+  // al-extents): the hot set that random writes hit without a persist, and the most a
+  // crashed primary's successor resyncs to it.
+  MetaState(const VolumeGeometry& geometry, const PersistedState& durable, size_t capacity);
 
   // The highest epoch promised or about to be: anything older is refused from now on.
   Epoch promised() const { return desired_promise_; }
@@ -35,8 +42,9 @@ class MetaState {
   // promoted at tenure (copies use op_seq 0). The write may be issued once Covered().
   void Touch(uint64_t offset, uint64_t length, Epoch tenure, uint64_t op_seq);
   bool Covered(uint64_t offset, uint64_t length) const;
-  // Forgets regions whose writes are known acknowledged and durable everywhere in S: older
-  // tenures, or this tenure up to acked_through. Lazily persisted with the next addition.
+  // Past capacity, forgets the least recently written regions whose writes are known
+  // acknowledged and durable everywhere in S (older tenures, or this tenure up to
+  // acked_through), down to 7/8 of capacity. Lazily persisted with the next addition.
   void Trim(Epoch tenure, uint64_t acked_through);
 
   // Regions that may differ from the source (durable AL and pending additions), sorted.
@@ -60,8 +68,10 @@ class MetaState {
   bool NeedsPersist() const;
   std::shared_ptr<PersistedState> Snapshot() const;
   bool DurableHas(uint64_t region) const;
+  bool StaysDurable(uint64_t region) const;
 
   const VolumeGeometry geometry_;
+  const size_t capacity_;
   PersistedState durable_;
   Epoch desired_promise_ = 0;
   bool blank_ = false;

@@ -407,7 +407,8 @@ void Primary::OnAck(Instant now, NodeId from, const Message& message, Actions& o
     case LinkCookie::Kind::kCopy:
       if (peer.resync && peer.resync->Copying(cookie->value)) peer.resync->CopyDone(cookie->value);
       break;
-    case LinkCookie::Kind::kBegin: break;
+    case LinkCookie::Kind::kBegin:
+    case LinkCookie::Kind::kPing: break;
   }
   RunAcks(now, out);
 }
@@ -648,6 +649,13 @@ void Primary::Tick(Instant now, Actions& out) {
     if (peer.link && !peer.link->Tick(now, epoch_, knobs_, out)) {
       PeerFailed(now, p, "peer timeout", out);
     }
+    // An idle link still proves its replica alive and unrestarted: a dead one times out, a
+    // restarted (maybe wiped) one answers kNoLink. Either way S shrinks before it matters.
+    if (peer.link && peer.link->unacked() == 0 &&
+        now.ns - peer.link->last_send().ns >= knobs_.ping_interval_ns) {
+      peer.link->Send(now, epoch_, MsgType::kPing, std::monostate{},
+                      LinkCookie{LinkCookie::Kind::kPing, 0, 0}, out);
+    }
     if (!peer.resync) continue;
     if (peer.resync->state() == ResyncTarget::State::kBackoff && !peer.ejecting &&
         now >= peer.resync->backoff_until()) {
@@ -704,6 +712,28 @@ size_t Primary::unacked_messages() const {
     if (peer && peer->link) total += peer->link->unacked();
   }
   return total;
+}
+
+std::string Primary::Describe() const {
+  std::string out;
+  size_t shown = 0;
+  for (const auto& [seq, op] : ops_) {
+    if (shown++ == 4) break;
+    out += " op" + std::to_string(seq) + "(kind " + std::to_string(int(op.kind)) + " sent " +
+           std::to_string(op.sent) + " done " + std::to_string(op.done) +
+           (op.local_issued ? " issued" : "") + (op.local_done ? " local-done" : "") +
+           (IsMutation(op.kind) && !meta_.Covered(op.offset, op.length) ? " uncovered" : "") +
+           ")";
+  }
+  if (meta_.persist_in_flight()) out += " persisting";
+  for (NodeId p = 0; p < kMaxNodes; ++p) {
+    if (!peers_[p]) continue;
+    const Peer& peer = *peers_[p];
+    out += " peer" + std::to_string(p) + (peer.in_sync ? " in-sync" : "") +
+           (peer.ejecting ? " ejecting" : "") + (peer.resync ? " resyncing" : "") +
+           (peer.link ? " unacked " + std::to_string(peer.link->unacked()) : " no-link");
+  }
+  return out;
 }
 
 std::optional<ResyncProgress> Primary::Progress(NodeId peer) const {

@@ -61,6 +61,8 @@ class Primary {
   Instant lease_until() const { return lease_.valid_until(); }
   std::optional<ResyncProgress> Progress(NodeId peer) const;
   size_t ops_in_flight() const { return ops_.size(); }
+  // For the simulator's failure report: the oldest ops and each link's backlog.
+  std::string Describe() const;
   // Replication messages sent but not yet acknowledged, over every link.
   size_t unacked_messages() const;
 

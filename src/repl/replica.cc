@@ -122,6 +122,10 @@ bool Replica::Apply(const Message& message, Actions& out) {
   Link& link = *link_;
   const Header& h = message.header;
   switch (h.type) {
+    case MsgType::kPing:
+      Reply(h, MsgType::kAck, AckBody{}, out);
+      link.busy.erase(h.seq);
+      return true;
     case MsgType::kResyncBegin: {
       HelloBody hello{boot_id_, meta_.blank(), meta_.Regions()};
       Reply(h, MsgType::kHello, std::move(hello), out);

@@ -44,6 +44,14 @@ repl::Knobs KnobsFrom(const config::Timing& t) {
   // Long enough that a busy machine's scheduling hiccups do not eject a healthy replica (each
   // ejection costs an epoch and a resync); short enough that a dead one stalls writes briefly.
   k.peer_timeout_ns = std::max<int64_t>(6 * int64_t(t.heartbeat_ms), 300) * ms;
+  // TCP delivers in order; a message is lost only with its connection, so retransmitting is
+  // for after a reconnect, not for a slow ack.
+  k.retransmit_ns = k.peer_timeout_ns / 3;
+  k.ping_interval_ns = int64_t(t.heartbeat_ms) * ms;
+  // 4096 regions of 1 MiB (ReplGeometry): a 4 GiB hot set, like DRBD's default al-extents
+  // (1237 x 4 MiB). Random writes inside it cost no metadata write; a restarted primary
+  // resyncs at most 4 GiB, at the resync rate (~0.5-1 GB/s on one host).
+  k.al_capacity_regions = 4096;
   // Resync pacing on a real node (ticks every kTickMs = 5 ms): up to 4 MiB started per tick
   // and 16 MiB unacknowledged, i.e. at most ~800 MB/s, leaving the disk to client I/O beyond.
   k.resync_bytes_in_flight_max = 16u << 20;

@@ -394,6 +394,9 @@ bool Cluster::HealAndVerify(int64_t max_ns) {
     Resume(n);
     Restart(n);
   }
+  // A node that restarted while idle is noticed by the primary's next keepalive; "healthy"
+  // before that would only mean nobody has looked yet.
+  RunFor(2 * options_.knobs.ping_interval_ns + options_.knobs.peer_timeout_ns);
   auto idle = [this] { return Healthy() && workload_.in_flight() == 0; };
   if (!RunUntil(idle, max_ns)) {
     Log(Describe());
@@ -567,7 +570,7 @@ std::string Cluster::Describe() {
              std::to_string(node.vn->epoch());
       if (const repl::Primary* p = node.vn->primary()) {
         out += " lease " + std::string(p->LeaseValid(NodeNow(n)) ? "valid" : "expired") +
-               " ops " + std::to_string(p->ops_in_flight());
+               " ops " + std::to_string(p->ops_in_flight()) + p->Describe();
         for (coord::NodeId m = 0; m < nodes_.size(); ++m) {
           if (auto prog = p->Progress(m)) {
             out += " resync(" + std::to_string(m) + ") left " +
@@ -592,7 +595,7 @@ const coord::VolumeRecord& Cluster::Record() const { return last_record_; }
 
 bool Cluster::Healthy() const {
   for (const auto& n : nodes_) {
-    if (!n.up || n.paused) return false;
+    if (!n.up || n.paused || n.vn->meta().blank()) return false;
   }
   auto p = Primary();
   return p && last_record_.in_sync == last_record_.members &&

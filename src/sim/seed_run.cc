@@ -82,6 +82,8 @@ ClusterOptions ShapeFor(uint64_t seed, const SeedOptions& options) {
   o.net.drop_per_million = uint32_t(rng.Below(3) * 5'000);
   o.net.duplicate_per_million = uint32_t(rng.Below(3) * 5'000);
   o.net.reorder_per_million = uint32_t(rng.Below(3) * 50'000);
+  // Small logs, so eviction (and its interplay with crashes) runs in every seed.
+  o.knobs.al_capacity_regions = 2 + uint32_t(rng.Below(12));
   o.verbose = options.verbose;
   o.knobs.test_ack_after_primary_only = options.break_ack_rule;
   o.test_local_reads_ignore_lease = options.break_read_lease;
