@@ -17,9 +17,11 @@ struct Knobs {
   int64_t resync_retry_ns = 50'000'000;    // a failed resync session restarts after this
   uint32_t ops_in_flight_max = 256;        // client ops the primary holds at once
   uint32_t link_window_max = 1024;         // unacked messages per link
-  // Activity-log regions kept (MetaState capacity): random writes within this many regions
-  // need no metadata write; a crashed primary resyncs at most this many when it returns.
+  // Activity-log retention (MetaState::Retention): finished regions written within
+  // al_idle_ns stay logged, at most al_capacity_regions of them. Writes to logged regions
+  // need no metadata write; a crashed primary resyncs what its log held when it returns.
   uint32_t al_capacity_regions = 64;
+  int64_t al_idle_ns = 1'000'000'000;
   // Resync rate limit (client I/O keeps priority): bytes of copies unacknowledged at once,
   // and bytes started per tick.
   uint64_t resync_bytes_in_flight_max = 256 * 1024;

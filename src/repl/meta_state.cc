@@ -8,10 +8,10 @@
 namespace fb::repl {
 
 MetaState::MetaState(const VolumeGeometry& geometry, const PersistedState& durable,
-                     size_t capacity)
-    : geometry_(geometry), capacity_(capacity), durable_(durable) {
+                     Retention retention)
+    : geometry_(geometry), retention_(retention), durable_(durable) {
   FB_ASSERT(geometry_.region_bytes > 0);
-  FB_ASSERT(capacity_ >= 1);
+  FB_ASSERT(retention_.capacity >= 1 && retention_.idle_ns > 0);
   FB_ASSERT(std::is_sorted(durable_.al_regions.begin(), durable_.al_regions.end()));
   desired_promise_ = durable_.promised_epoch;
   blank_ = durable_.blank;
@@ -25,19 +25,25 @@ void MetaState::Promise(Epoch epoch) {
   FB_ASSERT(desired_promise_ >= durable_.promised_epoch);
 }
 
-void MetaState::Touch(uint64_t offset, uint64_t length, Epoch tenure, uint64_t op_seq) {
+void MetaState::Touch(Instant now, uint64_t offset, uint64_t length, Epoch tenure,
+                      uint64_t op_seq) {
   FB_ASSERT(length > 0);
   FB_ASSERT(offset + length <= geometry_.size_bytes);
+  const uint64_t end_region = geometry_.region_count() - 1;
   uint64_t first = offset / geometry_.region_bytes;
   uint64_t last = (offset + length - 1) / geometry_.region_bytes;
-  if (!al_.contains(last) && first > 0 && al_.contains(first - 1)) {
-    last = std::min(last + kAlLookaheadRegions, geometry_.region_count() - 1);
+  bool sequential = last_region_ == first || (first > 0 && last_region_ == first - 1);
+  last_region_ = last;
+  if (sequential && !al_.contains(std::min(last + kAlLookaheadRegions / 2, end_region))) {
+    last = std::min(last + kAlLookaheadRegions, end_region);
   }
   for (uint64_t r = first; r <= last; ++r) {
     Tag& tag = al_[r];
     if (tenure > tag.tenure || (tenure == tag.tenure && op_seq > tag.op_seq)) {
-      tag = Tag{tenure, op_seq};
+      tag.tenure = tenure;
+      tag.op_seq = op_seq;
     }
+    tag.touched = std::max(tag.touched, now);
     if (!StaysDurable(r)) pending_.insert(r);
   }
 }
@@ -65,28 +71,39 @@ bool MetaState::Covered(uint64_t offset, uint64_t length) const {
   return true;
 }
 
-void MetaState::Trim(Epoch tenure, uint64_t acked_through) {
+void MetaState::Trim(Instant now, Epoch tenure, uint64_t acked_through) {
   // Lazy, like DRBD's al-extents: a small log stays as it is, so a hot region is not trimmed
   // and re-persisted around every flush. Keeping a region longer is always safe: the log
   // only has to be a superset of the regions that may differ.
-  if (al_.size() <= capacity_) return;
-  // Least recently written first; down to 7/8 so the next flushes do not sort again.
-  std::vector<std::pair<Tag, uint64_t>> finished;
-  for (const auto& [region, tag] : al_) {
-    if (tag.tenure < tenure || (tag.tenure == tenure && tag.op_seq <= acked_through)) {
-      finished.push_back({tag, region});
-    }
-  }
-  size_t excess = al_.size() - (capacity_ - capacity_ / 8);
-  size_t evict = std::min(excess, finished.size());
-  auto older = [](const auto& a, const auto& b) {
-    return std::tie(a.first.tenure, a.first.op_seq) < std::tie(b.first.tenure, b.first.op_seq);
+  auto finished = [&](const Tag& tag) {
+    return tag.tenure < tenure || (tag.tenure == tenure && tag.op_seq <= acked_through);
   };
-  std::nth_element(finished.begin(), finished.begin() + long(evict), finished.end(), older);
-  for (size_t i = 0; i < evict; ++i) {
-    al_.erase(finished[i].second);
-    pending_.erase(finished[i].second);
+  auto forget = [&](uint64_t region) {
+    al_.erase(region);
+    pending_.erase(region);
+  };
+  // Idle regions: scanned a few times per idle period, not on every flush.
+  if (now.ns - last_idle_scan_.ns >= retention_.idle_ns / 4) {
+    last_idle_scan_ = now;
+    std::vector<uint64_t> idle;
+    for (const auto& [region, tag] : al_) {
+      if (finished(tag) && now.ns - tag.touched.ns >= retention_.idle_ns) idle.push_back(region);
+    }
+    for (uint64_t region : idle) forget(region);
   }
+  if (al_.size() <= retention_.capacity) return;
+  // Past capacity, least recently written first; down to 7/8 so the next flushes do not
+  // sort again.
+  std::vector<std::pair<Tag, uint64_t>> candidates;
+  for (const auto& [region, tag] : al_) {
+    if (finished(tag)) candidates.push_back({tag, region});
+  }
+  size_t excess = al_.size() - (retention_.capacity - retention_.capacity / 8);
+  size_t evict = std::min(excess, candidates.size());
+  auto older = [](const auto& a, const auto& b) { return a.first.touched < b.first.touched; };
+  std::nth_element(candidates.begin(), candidates.begin() + long(evict), candidates.end(),
+                   older);
+  for (size_t i = 0; i < evict; ++i) forget(candidates[i].second);
 }
 
 std::vector<uint64_t> MetaState::Regions() const {

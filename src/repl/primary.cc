@@ -129,7 +129,7 @@ void Primary::RunAcks(Instant now, Actions& out) {
     const Op& op = it->second;
     // A completed flush: everything finished before it is acknowledged and durable on all
     // of S, so this node's activity log may forget it.
-    if (op.kind == OpKind::kFlush) meta_.Trim(tenure_, op.acked_through);
+    if (op.kind == OpKind::kFlush) meta_.Trim(now, tenure_, op.acked_through);
     out.push_back(ReplyToClient{op.client, Status::Ok(), nullptr, epoch_, tenure_});
     it = ops_.erase(it);
   }
@@ -178,7 +178,7 @@ void Primary::StartMutation(Instant now, const ClientRequest& request, Actions& 
   op.fua = request.fua;
   op.data = request.data;
   // The activity log records the region durably before the local write is issued.
-  meta_.Touch(op.offset, op.length, tenure_, op.op_seq);
+  meta_.Touch(now, op.offset, op.length, tenure_, op.op_seq);
   uint64_t first = op.offset / ctx_.geometry.region_bytes;
   uint64_t last = (op.offset + op.length - 1) / ctx_.geometry.region_bytes;
   for (uint64_t r = first; r <= last; ++r) ++local_writes_by_region_[r];

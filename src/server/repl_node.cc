@@ -48,10 +48,12 @@ repl::Knobs KnobsFrom(const config::Timing& t) {
   // for after a reconnect, not for a slow ack.
   k.retransmit_ns = k.peer_timeout_ns / 3;
   k.ping_interval_ns = int64_t(t.heartbeat_ms) * ms;
-  // 4096 regions of 1 MiB (ReplGeometry): a 4 GiB hot set, like DRBD's default al-extents
-  // (1237 x 4 MiB). Random writes inside it cost no metadata write; a restarted primary
-  // resyncs at most 4 GiB, at the resync rate (~0.5-1 GB/s on one host).
+  // Up to 4096 regions of 1 MiB (ReplGeometry) written in the last second: random writes
+  // over up to 4 GiB revisit each region well within a second at NBD rates and cost no
+  // metadata write (DRBD's default al-extents is 1237 x 4 MiB); a restarted primary
+  // resyncs only what was written in its last second (at most 4 GiB).
   k.al_capacity_regions = 4096;
+  k.al_idle_ns = 1'000'000'000;
   // Resync pacing on a real node (ticks every kTickMs = 5 ms): up to 4 MiB started per tick
   // and 16 MiB unacknowledged, i.e. at most ~800 MB/s, leaving the disk to client I/O beyond.
   k.resync_bytes_in_flight_max = 16u << 20;

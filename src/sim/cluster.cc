@@ -278,6 +278,7 @@ void Cluster::ReplyClient(coord::NodeId n, repl::ReplyToClient reply) {
     auto it = client_ops_.find(reply.id);
     if (it == client_ops_.end() || it->second != n) return;  // connection was reset
     client_ops_.erase(it);
+    if (!reply.status.ok()) client_view_ = coord::kNoNode;
     if (options_.verbose && std::getenv("FB_SIM_CLIENT")) {
       Log("client reply " + std::to_string(reply.id) + " " + reply.status.ToString());
     }
@@ -326,10 +327,11 @@ void Cluster::ClientLoop() {
   client_loop_scheduled_ = false;
   if (!client_running_) return;
   // Like a multipath initiator, the client sends to the node the coordinator names, but
-  // learns of a change late (a path keeps its connection until it fails), and now and then
-  // tries another node: a deposed or paused primary then sees requests issued after its
-  // successor acknowledged newer writes, which is what MONO must survive.
-  if (client_view_ == coord::kNoNode || rng_.Below(8) == 0) client_view_ = last_record_.primary;
+  // learns of a change late: it asks again when a request fails (a path keeps its
+  // connection until then), or now and then; and it sometimes tries another node. A deposed
+  // or paused primary thus sees requests issued after its successor acknowledged newer
+  // writes, which is what MONO must survive.
+  if (client_view_ == coord::kNoNode || rng_.Below(64) == 0) client_view_ = last_record_.primary;
   while (auto req = workload_.Next(rng_)) {
     coord::NodeId target = client_view_;
     if (rng_.Below(20) == 0) target = coord::NodeId(rng_.Below(uint64_t(nodes_.size())));

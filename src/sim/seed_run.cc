@@ -84,6 +84,7 @@ ClusterOptions ShapeFor(uint64_t seed, const SeedOptions& options) {
   o.net.reorder_per_million = uint32_t(rng.Below(3) * 50'000);
   // Small logs, so eviction (and its interplay with crashes) runs in every seed.
   o.knobs.al_capacity_regions = 2 + uint32_t(rng.Below(12));
+  o.knobs.al_idle_ns = rng.Range(10'000'000, 300'000'000);
   o.verbose = options.verbose;
   o.knobs.test_ack_after_primary_only = options.break_ack_rule;
   o.test_local_reads_ignore_lease = options.break_read_lease;
