@@ -46,9 +46,12 @@ std::optional<LinkCookie> OutboundLink::OnAck(uint64_t seq) {
 }
 
 bool OutboundLink::Tick(Instant now, Epoch epoch, const Knobs& knobs, Actions& out) {
-  if (unacked_.empty()) return true;
-  if (now.ns - unacked_.begin()->second.first_sent.ns > knobs.peer_timeout_ns) return false;
   for (auto& [seq, sent] : unacked_) {
+    // A flush may take as long as writing back everything the replica has cached (a full
+    // copy: gigabytes); the pings sent meanwhile (Idle) watch that the replica is alive.
+    bool flush = sent.cookie.kind == LinkCookie::Kind::kFlush;
+    int64_t limit = flush ? knobs.flush_timeout_ns : knobs.peer_timeout_ns;
+    if (now.ns - sent.first_sent.ns > limit) return false;
     // Backing off: an ack that is late because the replica's disk is slow must not be
     // answered with more copies of the same (possibly megabyte) message, which only slows
     // the replica further. Lost messages (a dropped connection) are still resent soon.
@@ -62,6 +65,12 @@ bool OutboundLink::Tick(Instant now, Epoch epoch, const Knobs& knobs, Actions& o
 
 void OutboundLink::ResendAll(Instant now, Epoch epoch, Actions& out) {
   for (auto& [seq, sent] : unacked_) Transmit(now, epoch, sent, out);
+}
+
+bool OutboundLink::Idle() const {
+  return std::all_of(unacked_.begin(), unacked_.end(), [](const auto& entry) {
+    return entry.second.cookie.kind == LinkCookie::Kind::kFlush;
+  });
 }
 
 std::vector<LinkCookie> OutboundLink::Outstanding() const {

@@ -1,7 +1,7 @@
 // OutboundLink: the primary's ordered, retransmitting message stream to one replica for one
 // (tenure, session). Messages are numbered 1, 2, 3...; the replica applies them in that
 // order and acks each; unacked ones are resent (with the current epoch) until the oldest is
-// older than the peer timeout, which declares the replica failed. Many messages may be in
+// older than the peer timeout (flushes: the flush timeout), which declares the replica failed. Many messages may be in
 // flight at once (pipelining), up to the window.
 #pragma once
 
@@ -33,11 +33,14 @@ class OutboundLink {
                 Actions& out);
   // The cookie of seq if it was outstanding (duplicate acks return nothing).
   std::optional<LinkCookie> OnAck(uint64_t seq);
-  // Resends overdue messages. false: the oldest unacked message exceeded the peer timeout.
+  // Resends overdue messages. false: an unacked message exceeded the peer timeout (a
+  // flush: the flush timeout).
   bool Tick(Instant now, Epoch epoch, const Knobs& knobs, Actions& out);
   // After an epoch change: resend everything outstanding under the new epoch at once.
   void ResendAll(Instant now, Epoch epoch, Actions& out);
   size_t unacked() const { return unacked_.size(); }
+  // Nothing unacked but flushes: nothing shows the replica alive, so pings should.
+  bool Idle() const;
   // When the newest message was first sent (the link's opening if none yet).
   Instant last_send() const { return last_send_; }
   bool Full(const Knobs& knobs) const { return unacked_.size() >= knobs.link_window_max; }

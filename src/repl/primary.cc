@@ -651,7 +651,7 @@ void Primary::Tick(Instant now, Actions& out) {
     }
     // An idle link still proves its replica alive and unrestarted: a dead one times out, a
     // restarted (maybe wiped) one answers kNoLink. Either way S shrinks before it matters.
-    if (peer.link && peer.link->unacked() == 0 &&
+    if (peer.link && peer.link->Idle() &&
         now.ns - peer.link->last_send().ns >= knobs_.ping_interval_ns) {
       peer.link->Send(now, epoch_, MsgType::kPing, std::monostate{},
                       LinkCookie{LinkCookie::Kind::kPing, 0, 0}, out);

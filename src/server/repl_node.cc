@@ -48,6 +48,9 @@ repl::Knobs KnobsFrom(const config::Timing& t) {
   // for after a reconnect, not for a slow ack.
   k.retransmit_ns = k.peer_timeout_ns / 3;
   k.ping_interval_ns = int64_t(t.heartbeat_ms) * ms;
+  // A flush writes back whatever the replica cached: after a full copy, gigabytes. A disk
+  // that cannot do that within a minute is failing (FAULTS.md #9: ejected, not waited on).
+  k.flush_timeout_ns = 60'000'000'000;
   // Up to 4096 regions of 1 MiB (ReplGeometry) written in the last second: random writes
   // over up to 4 GiB revisit each region well within a second at NBD rates and cost no
   // metadata write (DRBD's default al-extents is 1237 x 4 MiB); a restarted primary
@@ -56,7 +59,7 @@ repl::Knobs KnobsFrom(const config::Timing& t) {
   k.al_idle_ns = 1'000'000'000;
   // Resync pacing on a real node (ticks every kTickMs = 5 ms): up to 4 MiB started per tick
   // and 16 MiB unacknowledged, i.e. at most ~800 MB/s, leaving the disk to client I/O beyond.
-  k.resync_bytes_in_flight_max = 16u << 20;
+  k.resync_bytes_in_flight_max = 64u << 20;
   k.resync_bytes_per_tick_max = 4u << 20;
   return k;
 }
