@@ -41,6 +41,10 @@ class OutboundLink {
   size_t unacked() const { return unacked_.size(); }
   // Nothing unacked but flushes: nothing shows the replica alive, so pings should.
   bool Idle() const;
+  // How long the oldest unacknowledged message has waited (0 when none): the replica's lag.
+  int64_t oldest_unacked_age_ns(Instant now) const {
+    return unacked_.empty() ? 0 : now.ns - unacked_.begin()->second.first_sent.ns;
+  }
   // When the newest message was first sent (the link's opening if none yet).
   Instant last_send() const { return last_send_; }
   bool Full(const Knobs& knobs) const { return unacked_.size() >= knobs.link_window_max; }

@@ -714,6 +714,12 @@ size_t Primary::unacked_messages() const {
   return total;
 }
 
+std::optional<Primary::Lag> Primary::LagOf(NodeId peer, Instant now) const {
+  if (peer >= kMaxNodes || !peers_[peer] || !peers_[peer]->link) return std::nullopt;
+  const OutboundLink& link = *peers_[peer]->link;
+  return Lag{link.unacked(), link.oldest_unacked_age_ns(now)};
+}
+
 std::string Primary::Describe() const {
   std::string out;
   size_t shown = 0;

@@ -60,6 +60,13 @@ class Primary {
   bool LeaseValid(Instant now) const { return lease_.Valid(now); }
   Instant lease_until() const { return lease_.valid_until(); }
   std::optional<ResyncProgress> Progress(NodeId peer) const;
+  // A linked peer's replication backlog: messages sent but not acknowledged, and the age of
+  // the oldest (what `firebreak status` shows as lag).
+  struct Lag {
+    size_t unacked = 0;
+    int64_t oldest_ns = 0;
+  };
+  std::optional<Lag> LagOf(NodeId peer, Instant now) const;
   size_t ops_in_flight() const { return ops_.size(); }
   // For the simulator's failure report: the oldest ops and each link's backlog.
   std::string Describe() const;

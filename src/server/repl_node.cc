@@ -290,6 +290,10 @@ void ReplNode::MaybeWriteStatusFile() {
                               {"full", r.full},
                               {"rate_bytes_per_s", r.rate_bytes_per_s}});
     }
+    for (const auto& l : s.lags) {
+      v["lags"].push_back(
+          {{"node", l.node}, {"unacked", l.unacked}, {"oldest_ms", double(l.oldest_ns) / 1e6}});
+    }
     j["volumes"].push_back(std::move(v));
   }
   status_write_in_flight_.store(true);
@@ -410,6 +414,9 @@ void ReplNode::Publish(Vol& vol) {
         }
         r.rate_bytes_per_s = mark.rate;
         s.resyncs.push_back(r);
+      }
+      if (auto lag = p->LagOf(peer, Now())) {
+        s.lags.push_back({int(peer), uint64_t(lag->unacked), lag->oldest_ns});
       }
     }
   }
