@@ -20,5 +20,7 @@ Runner AddUpCommand(CLI::App& app);
 Runner AddStatusCommand(CLI::App& app);
 // firebreak fault: the admin socket's fault seams (partition a peer, heal it).
 Runner AddFaultCommand(CLI::App& app);
+// firebreak switchover: planned handover of a volume to an in-sync replica.
+Runner AddSwitchoverCommand(CLI::App& app);
 
 }  // namespace fb::cli

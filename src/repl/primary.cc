@@ -136,11 +136,49 @@ void Primary::RunAcks(Instant now, Actions& out) {
   for (NodeId p = 0; p < kMaxNodes; ++p) {
     if (peers_[p] && peers_[p]->resync) MaybeFinishResync(now, p, out);
   }
+  MaybeHandOver(now, out);
+}
+
+Status Primary::RequestHandover(Instant now, NodeId target, Actions& out) {
+  if (deposed()) return Status::FailedPrecondition("not primary");
+  if (handover_) return Status::FailedPrecondition("already switching over");
+  if (target >= kMaxNodes || target == ctx_.self || !peers_[target] ||
+      !peers_[target]->in_sync || peers_[target]->ejecting || !Has(in_sync_, target)) {
+    return Status::FailedPrecondition("the target is not an in-sync replica");
+  }
+  handover_ = target;
+  out.push_back(Event{EventKind::kHandover, target, epoch_, "draining"});
+  MaybeHandOver(now, out);
+  return Status::Ok();
+}
+
+void Primary::MaybeHandOver(Instant now, Actions& out) {
+  if (!handover_ || handover_sent_ || deposed() || pending_change_ || !ops_.empty()) return;
+  // Every acknowledged write is on every member of S, the target included; none is in
+  // flight. Stop being able to acknowledge (or read locally) BEFORE asking: the coordinator
+  // promotes the target without waiting out our lease.
+  lease_.Drop();
+  handover_sent_ = true;
+  coord::ConfigChange req;
+  req.node = ctx_.self;
+  req.incarnation = ctx_.incarnation;
+  req.volume = ctx_.geometry.volume;
+  req.expected_epoch = epoch_;
+  req.request_id = next_request_id_++;
+  req.new_in_sync = in_sync_;
+  req.handover_to = *handover_;
+  pending_change_ = PendingChange{req, now};
+  out.push_back(SendToCoordinator{req});
 }
 
 void Primary::OnClient(Instant now, const ClientRequest& request, Actions& out) {
   if (deposed()) {
     out.push_back(ReplyToClient{request.id, NotServedHere("not primary")});
+    return;
+  }
+  if (handover_) {
+    out.push_back(ReplyToClient{request.id, NotServedHere("switching over to node",
+                                                          std::to_string(*handover_))});
     return;
   }
   Status valid = ValidateRequest(request, ctx_.geometry);
@@ -624,6 +662,16 @@ void Primary::OnRecord(Instant now, const coord::RecordReply& reply, Actions& ou
   }
   if (r.epoch > epoch_) return AdoptRecord(now, r, out);
   if (pending_change_ && reply.request_id == pending_change_->request.request_id &&
+      !reply.committed && pending_change_->request.handover_to != kNoNode) {
+    // Refused (the target died or rebooted): serve again; the lease is renewed on the tick.
+    out.push_back(Event{EventKind::kHandover, *handover_, epoch_, "refused; serving again"});
+    pending_change_.reset();
+    handover_.reset();
+    handover_sent_ = false;
+    MaybeRequestChange(now, out);
+    return;
+  }
+  if (pending_change_ && reply.request_id == pending_change_->request.request_id &&
       !reply.committed) {
     // Refused at our epoch (e.g. the joiner rebooted since its hello): start it over.
     NodeId joining = pending_change_->request.joining;
@@ -635,6 +683,7 @@ void Primary::OnRecord(Instant now, const coord::RecordReply& reply, Actions& ou
 
 void Primary::OnLease(Instant now, const coord::LeaseReply& reply, Actions& out) {
   if (deposed() || reply.volume != ctx_.geometry.volume) return;
+  if (handover_sent_) return;  // a renewal sent before we gave the lease up
   lease_.OnReply(reply, epoch_, knobs_);
   RunAcks(now, out);
 }
@@ -642,7 +691,7 @@ void Primary::OnLease(Instant now, const coord::LeaseReply& reply, Actions& out)
 void Primary::Tick(Instant now, Actions& out) {
   if (deposed()) return;
   coord::LeaseRequest base{ctx_.self, ctx_.incarnation, ctx_.geometry.volume, epoch_, 0};
-  lease_.MaybeRenew(now, base, knobs_, out);
+  if (!handover_sent_) lease_.MaybeRenew(now, base, knobs_, out);
   for (NodeId p = 0; p < kMaxNodes; ++p) {
     if (!peers_[p]) continue;
     Peer& peer = *peers_[p];

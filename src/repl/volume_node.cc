@@ -18,6 +18,7 @@ std::string_view RoleName(VolumeNode::Role role) {
 std::string_view EventName(EventKind kind) {
   switch (kind) {
     case EventKind::kPromoted: return "PROMOTED";
+    case EventKind::kHandover: return "SWITCHOVER";
     case EventKind::kSteppedDown: return "STEPPED_DOWN";
     case EventKind::kDegraded: return "DEGRADED";
     case EventKind::kWritesBlocked: return "WRITES_BLOCKED";
@@ -54,6 +55,13 @@ bool VolumeNode::Idle() const {
     return false;
   }
   return !replica_ || replica_->io_in_flight() == 0;
+}
+
+Status VolumeNode::RequestHandover(Instant now, NodeId target, Actions& out) {
+  if (role_ != Role::kPrimary) return Status::FailedPrecondition("not the primary here");
+  Status s = primary_->RequestHandover(now, target, out);
+  AfterInput(now, out);
+  return s;
 }
 
 Instant VolumeNode::LocalReadsUntil() const {

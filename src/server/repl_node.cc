@@ -239,6 +239,21 @@ std::string ReplNode::AdminSocketPath(const std::string& data_dir) {
 // Runs on the replication loop, the transport's own thread.
 std::string ReplNode::OnAdmin(const admin::Command& command) {
   if (command.kind == admin::Command::Kind::kPing) return "ok";
+  if (command.kind == admin::Command::Kind::kSwitchover) {
+    auto vol = by_name_.find(command.volume);
+    if (vol == by_name_.end()) return "error: no volume " + command.volume + " on this node";
+    for (size_t n = 0; n < config_.nodes.size(); ++n) {
+      if (config_.nodes[n].id != command.peer) continue;
+      repl::Actions actions;
+      Status s = vol->second->node->RequestHandover(Now(), repl::NodeId(n), actions);
+      Perform(*vol->second, actions);
+      if (!s.ok()) return "error: " + s.ToString();
+      Log(LogLevel::kInfo, "volume {}: switching over to {} (admin)", command.volume,
+          command.peer);
+      return "ok";
+    }
+    return "error: no node " + command.peer;
+  }
   for (size_t n = 0; n < config_.nodes.size(); ++n) {
     if (config_.nodes[n].id != command.peer) continue;
     if (repl::NodeId(n) == self_) return "error: that is this node";

@@ -495,6 +495,18 @@ void Cluster::Restart(coord::NodeId n) {
   StartNode(n);
 }
 
+void Cluster::Switchover(coord::NodeId target) {
+  auto p = Primary();
+  if (!p || *p == target || !coord::Has(last_record_.in_sync, target)) return;
+  SimNode& node = nodes_[*p];
+  if (!node.up || node.paused) return;
+  Log("FAULT switchover " + std::to_string(*p) + " -> " + std::to_string(target));
+  repl::Actions out;
+  Status s = node.vn->RequestHandover(NodeNow(*p), target, out);
+  if (!s.ok()) Log("  switchover refused: " + s.ToString());
+  Perform(*p, std::move(out));
+}
+
 void Cluster::Pause(coord::NodeId n) {
   if (!nodes_[n].up || nodes_[n].paused) return;
   ++faults_;

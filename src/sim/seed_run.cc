@@ -19,7 +19,7 @@ void InjectOne(Cluster& c) {
   coord::NodeId n = PickNode(c);
   int64_t now = c.now();
   int64_t dur = rng.Range(20'000'000, 400'000'000);
-  switch (rng.Below(11)) {
+  switch (rng.Below(12)) {
     case 0:
     case 1:
       c.Crash(n);
@@ -63,6 +63,9 @@ void InjectOne(Cluster& c) {
       c.Crash(n);
       c.Wipe(n);
       c.At(now + rng.Range(5'000'000, 100'000'000), [&c, n] { c.Restart(n); });
+      break;
+    case 11:  // a planned switchover to another member of S (firebreak switchover)
+      c.Switchover(n);
       break;
     case 10:  // every node loses power at once (rare: the FLUSH scenario)
       if (rng.Below(4) != 0) break;
