@@ -34,14 +34,22 @@ Result<Command> ParseCommand(std::string_view line) {
     c.peer = words[1];
     return c;
   }
-  return Status::InvalidArgument("unknown command (ping, block PEER in|out|both, heal PEER)",
-                                 line);
+  if (words[0] == "switchover" && words.size() == 3) {
+    c.kind = Command::Kind::kSwitchover;
+    c.volume = words[1];
+    c.peer = words[2];
+    return c;
+  }
+  return Status::InvalidArgument(
+      "unknown command (ping, block PEER in|out|both, heal PEER, switchover VOLUME TARGET)",
+      line);
 }
 
 std::string FormatCommand(const Command& c) {
   switch (c.kind) {
     case Command::Kind::kPing: return "ping";
     case Command::Kind::kHeal: return "heal " + c.peer;
+    case Command::Kind::kSwitchover: return "switchover " + c.volume + " " + c.peer;
     case Command::Kind::kBlock:
       return "block " + c.peer + " " +
              (c.inbound && c.outbound ? "both" : c.inbound ? "in" : "out");

@@ -4,6 +4,8 @@
 //   ping                          -> ok
 //   block PEER in|out|both        -> ok   (drop replication traffic with node PEER)
 //   heal PEER                     -> ok   (stop dropping it)
+//   switchover VOLUME TARGET      -> ok   (planned handover of VOLUME to node TARGET; the
+//                                          primary drains, then the coordinator promotes)
 // PEER is a node id from the cluster config (n1, n2, ...). Errors answer "error: why".
 #pragma once
 
@@ -15,9 +17,10 @@
 namespace fb::admin {
 
 struct Command {
-  enum class Kind { kPing, kBlock, kHeal };
+  enum class Kind { kPing, kBlock, kHeal, kSwitchover };
   Kind kind = Kind::kPing;
-  std::string peer;
+  std::string peer;    // block/heal: the peer; switchover: the target
+  std::string volume;  // switchover
   bool inbound = false;
   bool outbound = false;
 };

@@ -1,7 +1,13 @@
 // Cluster setup helpers for the CLI.
 #include "cli/cluster_setup.h"
 
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <random>
 
 #include "env/file.h"
@@ -67,6 +73,30 @@ Status InitNewNode(const config::ClusterConfig& config, size_t node) {
     FB_TRY(file->Store(state));
   }
   return Status::Ok();
+}
+
+// One line to a node's admin socket and its one-line answer (2 s timeout).
+Result<std::string> AskAdmin(const std::string& path, const std::string& line) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Status::IOError("socket", std::strerror(errno));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+  timeval timeout{2, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    int err = errno;
+    close(fd);
+    return Status::Unavailable("admin socket " + path, std::strerror(err));
+  }
+  std::string out = line + "\n";
+  bool sent = write(fd, out.data(), out.size()) == ssize_t(out.size());
+  std::string reply;
+  char c;
+  while (sent && reply.size() < 1024 && read(fd, &c, 1) == 1 && c != '\n') reply.push_back(c);
+  close(fd);
+  if (!sent || reply.empty()) return Status::Unavailable("no answer from", path);
+  return reply;
 }
 
 }  // namespace fb::cli

@@ -25,4 +25,7 @@ Result<std::unique_ptr<store::VolumeSet>> OpenNodeVolumes(const config::ClusterC
 // a node that was wiped or added later still starts blank and gets a full copy.
 Status InitNewNode(const config::ClusterConfig& config, size_t node);
 
+// Sends one command line to the admin socket at `path`; its one-line answer.
+Result<std::string> AskAdmin(const std::string& path, const std::string& line);
+
 }  // namespace fb::cli

@@ -22,5 +22,7 @@ Runner AddStatusCommand(CLI::App& app);
 Runner AddFaultCommand(CLI::App& app);
 // firebreak attach: a local NBD endpoint that follows the volume's primary across failovers.
 Runner AddAttachCommand(CLI::App& app);
+// firebreak switchover: planned handover of a volume to an in-sync replica.
+Runner AddSwitchoverCommand(CLI::App& app);
 
 }  // namespace fb::cli

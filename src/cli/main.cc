@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   add(fb::cli::AddStatusCommand);
   add(fb::cli::AddFaultCommand);
   add(fb::cli::AddAttachCommand);
+  add(fb::cli::AddSwitchoverCommand);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -84,7 +84,13 @@ nlohmann::json Collect(const config::ClusterConfig& c, const coord::StatusReply&
       const nlohmann::json& primary = out["nodes"][record.primary < c.nodes.size()
                                                        ? record.primary : 0];
       for (const auto& pv : primary.value("volumes", nlohmann::json::array())) {
-        if (pv.value("name", "") != vc.name || state == "in-sync") continue;
+        if (pv.value("name", "") != vc.name || i == record.primary) continue;
+        for (const auto& l : pv.value("lags", nlohmann::json::array())) {
+          if (l.value("node", -1) != int(i)) continue;
+          replica["lag_unacked"] = l.value("unacked", uint64_t(0));
+          replica["lag_ms"] = l.value("oldest_ms", 0.0);
+        }
+        if (state == "in-sync") continue;
         for (const auto& r : pv.value("resyncs", nlohmann::json::array())) {
           if (r.value("node", -1) != int(i)) continue;
           uint64_t done = r.value("bytes_done", uint64_t(0));
@@ -144,6 +150,11 @@ void PrintText(const nlohmann::json& s) {
                       r["resync_rate_bytes_per_s"].get<uint64_t>() / 1e6,
                       r["resync_eta_s"].get<double>());
         }
+      }
+      if (r.contains("lag_ms")) {
+        std::printf(", lag %llu unacked, oldest %.1f ms",
+                    (unsigned long long)r["lag_unacked"].get<uint64_t>(),
+                    r["lag_ms"].get<double>());
       }
       std::printf("\n");
     }

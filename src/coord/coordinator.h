@@ -74,6 +74,9 @@ struct ConfigChange {
   NodeId joining = kNoNode;
   uint64_t joining_boot_id = 0;
   uint64_t request_id = 0;
+  // Planned switchover: the primary, drained and no longer holding its lease, hands the
+  // volume to this member of S (new_in_sync = S unchanged); committed as a promotion.
+  NodeId handover_to = kNoNode;
 };
 
 using Request = std::variant<Heartbeat, LeaseRequest, ConfigChange>;

@@ -113,11 +113,19 @@ void EmbeddedCoordinator::OnLease(env::Instant now, const LeaseRequest& req,
   out.push_back({req.node, reply});
 }
 
-bool EmbeddedCoordinator::ValidChange(const VolumeState& v, const ConfigChange& req) const {
+bool EmbeddedCoordinator::ValidChange(env::Instant now, const VolumeState& v,
+                                      const ConfigChange& req) const {
   const VolumeRecord& r = v.record;
   if (r.primary != req.node || r.epoch != req.expected_epoch) return false;
   if (v.record.primary_incarnation != req.incarnation || !v.tenure_leased) return false;
   if (!Has(req.new_in_sync, req.node) || (req.new_in_sync & ~r.members) != 0) return false;
+  if (req.handover_to != kNoNode) {
+    // Only to a live member of S that still has the cache it had when it joined.
+    NodeId t = req.handover_to;
+    return req.joining == kNoNode && req.new_in_sync == r.in_sync && t < kMaxNodes &&
+           t != req.node && Has(r.in_sync, t) && Live(now, t) && Intact(v, t) &&
+           !nodes_[t].blank;
+  }
   if (req.joining == kNoNode) {
     // Shrink: a strict subset, the departing replicas are the difference.
     return (req.new_in_sync & ~r.in_sync) == 0 && req.new_in_sync != r.in_sync;
@@ -134,7 +142,14 @@ void EmbeddedCoordinator::OnConfigChange(env::Instant now, const ConfigChange& r
   auto it = volumes_.find(req.volume);
   if (it == volumes_.end()) return;
   VolumeState& v = it->second;
-  bool committed = ValidChange(v, req);
+  bool committed = ValidChange(now, v, req);
+  if (committed && req.handover_to != kNoNode) {
+    // The holder stopped acknowledging and gave up its lease before asking (Primary::
+    // MaybeHandOver), so there is nothing to wait out: promote the target now.
+    Promote(now, v, req.handover_to, out);
+    out.push_back({req.node, RecordReply{v.record, req.request_id, true}});
+    return;
+  }
   if (committed) {
     Epoch before = v.record.epoch;
     v.record.epoch = before + 1;

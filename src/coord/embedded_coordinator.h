@@ -71,7 +71,7 @@ class EmbeddedCoordinator final : public Coordinator {
   void OnHeartbeat(env::Instant now, const Heartbeat& hb, std::vector<Outbound>& out);
   void OnLease(env::Instant now, const LeaseRequest& req, std::vector<Outbound>& out);
   void OnConfigChange(env::Instant now, const ConfigChange& req, std::vector<Outbound>& out);
-  bool ValidChange(const VolumeState& v, const ConfigChange& req) const;
+  bool ValidChange(env::Instant now, const VolumeState& v, const ConfigChange& req) const;
   bool Live(env::Instant now, NodeId node) const;
   bool Intact(const VolumeState& v, NodeId node) const;
   NodeMask HoldersOfAcked(const VolumeState& v) const;

@@ -13,7 +13,7 @@ namespace {
 constexpr size_t kHelloBytes = 16;
 constexpr size_t kHeartbeatBytes = 40;
 constexpr size_t kLeaseRequestBytes = 40;
-constexpr size_t kConfigChangeBytes = 56;
+constexpr size_t kConfigChangeBytes = 64;
 constexpr size_t kRecordReplyBytes = kRecordBytes + 16;
 constexpr size_t kLeaseReplyBytes = 40;
 constexpr size_t kStatusRequestBytes = 8;
@@ -112,7 +112,8 @@ bool Valid(const Frame& frame) {
   if (auto* hb = std::get_if<Heartbeat>(&frame)) return ValidNode(hb->node);
   if (auto* lr = std::get_if<LeaseRequest>(&frame)) return ValidNode(lr->node);
   if (auto* cc = std::get_if<ConfigChange>(&frame)) {
-    return ValidNode(cc->node) && (cc->joining == kNoNode || ValidNode(cc->joining));
+    return ValidNode(cc->node) && (cc->joining == kNoNode || ValidNode(cc->joining)) &&
+           (cc->handover_to == kNoNode || ValidNode(cc->handover_to));
   }
   if (auto* rr = std::get_if<RecordReply>(&frame)) return ValidRecord(rr->record);
   if (auto* lr = std::get_if<LeaseReply>(&frame)) return ValidLeaseReply(*lr);
@@ -155,6 +156,8 @@ void Put(Writer& w, const ConfigChange& cc) {
   w.U64(cc.new_in_sync);
   w.U64(cc.joining_boot_id);
   w.U64(cc.request_id);
+  w.U32(cc.handover_to);
+  w.U32(0);
 }
 
 void Put(Writer& w, const RecordReply& rr) {
@@ -259,6 +262,8 @@ Result<Frame> DecodeConfigChange(Reader& r) {
   cc.new_in_sync = r.U64();
   cc.joining_boot_id = r.U64();
   cc.request_id = r.U64();
+  cc.handover_to = r.U32();
+  if (r.U32() != 0) return Status::InvalidArgument("config change padding not zero");
   return Frame(cc);
 }
 

@@ -34,7 +34,8 @@ namespace fb::coord {
 //                   volume u64, promised_epoch u64
 //   kLeaseRequest   node u32, zero u32, incarnation u64, volume u64, epoch u64, request_id u64
 //   kConfigChange   node u32, joining u32 (kNoNode: a shrink), incarnation u64, volume u64,
-//                   expected_epoch u64, new_in_sync u64, joining_boot_id u64, request_id u64
+//                   expected_epoch u64, new_in_sync u64, joining_boot_id u64, request_id u64,
+//                   handover_to u32 (kNoNode: not a switchover), zero u32
 //   kRecordReply    record, request_id u64, flags u32 (bit 0 committed), zero u32
 //   kLeaseReply     volume u64, epoch u64, request_id u64, lease_ns u64, flags u32 (bit 0
 //                   granted), zero u32. lease_ns > 0 exactly when granted.
@@ -46,7 +47,7 @@ namespace fb::coord {
 // A node entry (kNodeStatusBytes): node u32, flags u32 (bit 0 seen, bit 1 live, bit 2
 //   blank), heartbeat_age_ms u64, incarnation u64, boot_id u64; all zero but node if unseen.
 inline constexpr uint32_t kWireMagic = 0x4642434f;  // "FBCO"
-inline constexpr uint32_t kWireVersion = 1;
+inline constexpr uint32_t kWireVersion = 2;  // 2: ConfigChange.handover_to
 inline constexpr size_t kFrameHeaderBytes = 12;
 inline constexpr size_t kFrameTrailerBytes = 8;
 inline constexpr size_t kRecordBytes = 64;

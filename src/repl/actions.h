@@ -84,6 +84,7 @@ struct ReplyToClient {
 
 enum class EventKind : uint8_t {
   kPromoted,        // this node became primary
+  kHandover,        // planned switchover: draining, or refused
   kSteppedDown,     // this node stopped being primary
   kDegraded,        // S has fewer members than configured replicas (loud)
   kWritesBlocked,   // S has fewer members than min_in_sync: writes wait

@@ -18,12 +18,13 @@ constexpr size_t kHelloFixed = 16;
 constexpr size_t kAckFixed = 8;
 constexpr size_t kRejectFixed = 16;
 
-bool KnownType(uint16_t type) { return type >= 1 && type <= 7; }
+bool KnownType(uint16_t type) { return type >= 1 && type <= 8; }
 
 // Which body each type carries; the decoder insists on it.
 size_t BodyIndexFor(MsgType type) {
   switch (type) {
-    case MsgType::kResyncBegin: return 0;
+    case MsgType::kResyncBegin:
+    case MsgType::kPing: return 0;
     case MsgType::kWrite:
     case MsgType::kCopy: return 1;
     case MsgType::kFlush: return 2;
@@ -127,7 +128,8 @@ Result<Body> DecodeHello(std::span<const uint8_t> b) {
 Result<Body> DecodeSmall(MsgType type, std::span<const uint8_t> b) {
   switch (type) {
     case MsgType::kResyncBegin:
-      if (!b.empty()) return Status::InvalidArgument("resync-begin carries no body");
+    case MsgType::kPing:
+      if (!b.empty()) return Status::InvalidArgument("resync-begin and ping carry no body");
       return Body(std::monostate{});
     case MsgType::kFlush: {
       if (b.size() != kFlushFixed) return Status::InvalidArgument("flush body length");
@@ -169,6 +171,7 @@ std::string_view TypeName(MsgType type) {
     case MsgType::kHello: return "hello";
     case MsgType::kAck: return "ack";
     case MsgType::kReject: return "reject";
+    case MsgType::kPing: return "ping";
   }
   return "unknown";
 }

@@ -43,6 +43,8 @@ enum class MsgType : uint16_t {
   kHello = 5,        // R->P: boot id, blank flag, activity-log regions
   kAck = 6,          // R->P: seq done, with a status
   kReject = 7,       // R->P: refused (fenced: epoch too old; no link; I/O error)
+  kPing = 8,         // P->R: keepalive on an idle link, acked; a restarted replica answers
+                     // kReject(kNoLink), so the primary notices it without any write
 };
 
 enum class WriteOp : uint8_t { kWrite = 0, kTrim = 1, kZero = 2 };
@@ -109,7 +111,7 @@ std::string_view TypeName(MsgType type);
 // Messages only a primary sends (a replica answers with kHello, kAck, kReject).
 inline bool IsPrimaryToReplica(MsgType type) {
   return type == MsgType::kResyncBegin || type == MsgType::kWrite || type == MsgType::kCopy ||
-         type == MsgType::kFlush;
+         type == MsgType::kFlush || type == MsgType::kPing;
 }
 
 }  // namespace fb::repl

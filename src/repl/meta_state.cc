@@ -7,9 +7,11 @@
 
 namespace fb::repl {
 
-MetaState::MetaState(const VolumeGeometry& geometry, const PersistedState& durable)
-    : geometry_(geometry), durable_(durable) {
+MetaState::MetaState(const VolumeGeometry& geometry, const PersistedState& durable,
+                     Retention retention)
+    : geometry_(geometry), retention_(retention), durable_(durable) {
   FB_ASSERT(geometry_.region_bytes > 0);
+  FB_ASSERT(retention_.capacity >= 1 && retention_.idle_ns > 0);
   FB_ASSERT(std::is_sorted(durable_.al_regions.begin(), durable_.al_regions.end()));
   desired_promise_ = durable_.promised_epoch;
   blank_ = durable_.blank;
@@ -23,22 +25,39 @@ void MetaState::Promise(Epoch epoch) {
   FB_ASSERT(desired_promise_ >= durable_.promised_epoch);
 }
 
-void MetaState::Touch(uint64_t offset, uint64_t length, Epoch tenure, uint64_t op_seq) {
+void MetaState::Touch(Instant now, uint64_t offset, uint64_t length, Epoch tenure,
+                      uint64_t op_seq) {
   FB_ASSERT(length > 0);
   FB_ASSERT(offset + length <= geometry_.size_bytes);
+  const uint64_t end_region = geometry_.region_count() - 1;
   uint64_t first = offset / geometry_.region_bytes;
   uint64_t last = (offset + length - 1) / geometry_.region_bytes;
+  bool sequential = last_region_ == first || (first > 0 && last_region_ == first - 1);
+  last_region_ = last;
+  if (sequential && !al_.contains(std::min(last + kAlLookaheadRegions / 2, end_region))) {
+    last = std::min(last + kAlLookaheadRegions, end_region);
+  }
   for (uint64_t r = first; r <= last; ++r) {
     Tag& tag = al_[r];
     if (tenure > tag.tenure || (tenure == tag.tenure && op_seq > tag.op_seq)) {
-      tag = Tag{tenure, op_seq};
+      tag.tenure = tenure;
+      tag.op_seq = op_seq;
     }
-    if (!DurableHas(r)) pending_.insert(r);
+    tag.touched = std::max(tag.touched, now);
+    if (!StaysDurable(r)) pending_.insert(r);
   }
 }
 
 bool MetaState::DurableHas(uint64_t region) const {
   return std::binary_search(durable_.al_regions.begin(), durable_.al_regions.end(), region);
+}
+
+// The in-flight persist replaces the durable log when it lands: a region it lacks (evicted
+// before its snapshot) is about to leave the disk even if the durable log has it now.
+bool MetaState::StaysDurable(uint64_t region) const {
+  if (inflight_state_ == nullptr) return DurableHas(region);
+  const auto& next = inflight_state_->al_regions;
+  return std::binary_search(next.begin(), next.end(), region);
 }
 
 bool MetaState::Covered(uint64_t offset, uint64_t length) const {
@@ -47,23 +66,44 @@ bool MetaState::Covered(uint64_t offset, uint64_t length) const {
   uint64_t last = (offset + length - 1) / geometry_.region_bytes;
   FB_ASSERT(last < geometry_.region_count());
   for (uint64_t r = first; r <= last; ++r) {
-    if (!DurableHas(r)) return false;
+    if (!DurableHas(r) || !StaysDurable(r)) return false;
   }
   return true;
 }
 
-void MetaState::Trim(Epoch tenure, uint64_t acked_through) {
+void MetaState::Trim(Instant now, Epoch tenure, uint64_t acked_through) {
   // Lazy, like DRBD's al-extents: a small log stays as it is, so a hot region is not trimmed
   // and re-persisted around every flush. Keeping a region longer is always safe: the log
   // only has to be a superset of the regions that may differ.
-  if (al_.size() <= kAlKeepRegions) return;
-  size_t before = al_.size();
-  std::erase_if(al_, [&](const auto& entry) {
-    const Tag& tag = entry.second;
+  auto finished = [&](const Tag& tag) {
     return tag.tenure < tenure || (tag.tenure == tenure && tag.op_seq <= acked_through);
-  });
-  FB_ASSERT(al_.size() <= before);
-  std::erase_if(pending_, [&](uint64_t region) { return !al_.contains(region); });
+  };
+  auto forget = [&](uint64_t region) {
+    al_.erase(region);
+    pending_.erase(region);
+  };
+  // Idle regions: scanned a few times per idle period, not on every flush.
+  if (now.ns - last_idle_scan_.ns >= retention_.idle_ns / 4) {
+    last_idle_scan_ = now;
+    std::vector<uint64_t> idle;
+    for (const auto& [region, tag] : al_) {
+      if (finished(tag) && now.ns - tag.touched.ns >= retention_.idle_ns) idle.push_back(region);
+    }
+    for (uint64_t region : idle) forget(region);
+  }
+  if (al_.size() <= retention_.capacity) return;
+  // Past capacity, least recently written first; down to 7/8 so the next flushes do not
+  // sort again.
+  std::vector<std::pair<Tag, uint64_t>> candidates;
+  for (const auto& [region, tag] : al_) {
+    if (finished(tag)) candidates.push_back({tag, region});
+  }
+  size_t excess = al_.size() - (retention_.capacity - retention_.capacity / 8);
+  size_t evict = std::min(excess, candidates.size());
+  auto older = [](const auto& a, const auto& b) { return a.first.touched < b.first.touched; };
+  std::nth_element(candidates.begin(), candidates.begin() + long(evict), candidates.end(),
+                   older);
+  for (size_t i = 0; i < evict; ++i) forget(candidates[i].second);
 }
 
 std::vector<uint64_t> MetaState::Regions() const {
@@ -82,7 +122,7 @@ bool MetaState::NeedsPersist() const {
   if (!pending_.empty()) return true;
   // Trims are persisted lazily, but not forever: once the durable log names many regions
   // the working log has dropped, a crash would resync all of them for nothing.
-  return durable_.al_regions.size() > al_.size() + kAlKeepRegions;
+  return durable_.al_regions.size() > al_.size() + kAlTrimSlack;
 }
 
 std::shared_ptr<PersistedState> MetaState::Snapshot() const {
@@ -107,12 +147,22 @@ void MetaState::OnPersisted(IoId io, const Status& status) {
   FB_ASSERT(inflight_io_ == io);
   FB_ASSERT(inflight_state_ != nullptr);
   // A failed metadata write leaves the old state durable; the next MaybePersist retries.
-  if (status.ok()) {
-    durable_ = *inflight_state_;
-    std::erase_if(pending_, [&](uint64_t region) { return DurableHas(region); });
-  }
+  if (status.ok()) durable_ = *inflight_state_;
   inflight_io_.reset();
   inflight_state_.reset();
+  if (status.ok()) {
+    std::erase_if(pending_, [&](uint64_t region) { return DurableHas(region); });
+  } else {
+    // Regions left out of pending_ because the failed snapshot had them need a persist now.
+    for (const auto& [region, tag] : al_) {
+      if (!DurableHas(region)) pending_.insert(region);
+    }
+  }
+  // Every region of the working log is durable or waiting for a persist (else a write to it
+  // could be issued, or keep waiting, with the region missing from the log on disk).
+  FB_ASSERT(std::all_of(al_.begin(), al_.end(), [&](const auto& entry) {
+    return DurableHas(entry.first) || pending_.contains(entry.first);
+  }));
 }
 
 }  // namespace fb::repl

@@ -15,12 +15,24 @@
 
 namespace fb::repl {
 
-// Activity-log regions kept without trimming (see MetaState::Trim).
-inline constexpr size_t kAlKeepRegions = 64;
+// Regions the durable log may name beyond the working one before trims are persisted.
+inline constexpr size_t kAlTrimSlack = 64;
+// A write that continues the previous one (a sequential stream) logs this many regions
+// ahead, half of them before it gets there, so a stream costs one persist per this many
+// regions and rarely waits for one. Logging more than was written is always safe.
+inline constexpr uint64_t kAlLookaheadRegions = 16;
 
 class MetaState {
  public:
-  MetaState(const VolumeGeometry& geometry, const PersistedState& durable);
+  // Which finished regions the working log keeps (so writes to them need no persist):
+  // those written within the last idle_ns, and at most capacity regions (DRBD's al-extents,
+  // least recently written go first). A crashed primary resyncs what its log held, so this
+  // is the hot set random writes hit for free AND the most a crash can cost in resync.
+  struct Retention {
+    size_t capacity = 64;
+    int64_t idle_ns = 1'000'000'000;
+  };
+  MetaState(const VolumeGeometry& geometry, const PersistedState& durable, Retention retention);
 
   // The highest epoch promised or about to be: anything older is refused from now on.
   Epoch promised() const { return desired_promise_; }
@@ -33,11 +45,13 @@ class MetaState {
 
   // Records that [offset, offset+length) is about to be written by op op_seq of the primary
   // promoted at tenure (copies use op_seq 0). The write may be issued once Covered().
-  void Touch(uint64_t offset, uint64_t length, Epoch tenure, uint64_t op_seq);
+  void Touch(Instant now, uint64_t offset, uint64_t length, Epoch tenure, uint64_t op_seq);
   bool Covered(uint64_t offset, uint64_t length) const;
-  // Forgets regions whose writes are known acknowledged and durable everywhere in S: older
-  // tenures, or this tenure up to acked_through. Lazily persisted with the next addition.
-  void Trim(Epoch tenure, uint64_t acked_through);
+  // Forgets regions whose writes are known acknowledged and durable everywhere in S (older
+  // tenures, or this tenure up to acked_through) and that Retention no longer keeps: idle
+  // ones, and past capacity the least recently written, down to 7/8 of capacity. Lazily
+  // persisted with the next addition (or once kAlTrimSlack regions were dropped).
+  void Trim(Instant now, Epoch tenure, uint64_t acked_through);
 
   // Regions that may differ from the source (durable AL and pending additions), sorted.
   std::vector<uint64_t> Regions() const;
@@ -56,17 +70,22 @@ class MetaState {
   struct Tag {
     Epoch tenure = 0;
     uint64_t op_seq = 0;
+    Instant touched{0};
   };
   bool NeedsPersist() const;
   std::shared_ptr<PersistedState> Snapshot() const;
   bool DurableHas(uint64_t region) const;
+  bool StaysDurable(uint64_t region) const;
 
   const VolumeGeometry geometry_;
+  const Retention retention_;
   PersistedState durable_;
   Epoch desired_promise_ = 0;
   bool blank_ = false;
   std::map<uint64_t, Tag> al_;  // working activity log: region -> newest writer
   std::set<uint64_t> pending_;  // regions of al_ not yet in durable_: what a persist must add
+  uint64_t last_region_ = UINT64_MAX;  // the last region the previous Touch wrote
+  Instant last_idle_scan_{INT64_MIN / 2};
   std::optional<IoId> inflight_io_;
   std::shared_ptr<const PersistedState> inflight_state_;
 };

@@ -129,18 +129,56 @@ void Primary::RunAcks(Instant now, Actions& out) {
     const Op& op = it->second;
     // A completed flush: everything finished before it is acknowledged and durable on all
     // of S, so this node's activity log may forget it.
-    if (op.kind == OpKind::kFlush) meta_.Trim(tenure_, op.acked_through);
+    if (op.kind == OpKind::kFlush) meta_.Trim(now, tenure_, op.acked_through);
     out.push_back(ReplyToClient{op.client, Status::Ok(), nullptr, epoch_, tenure_});
     it = ops_.erase(it);
   }
   for (NodeId p = 0; p < kMaxNodes; ++p) {
     if (peers_[p] && peers_[p]->resync) MaybeFinishResync(now, p, out);
   }
+  MaybeHandOver(now, out);
+}
+
+Status Primary::RequestHandover(Instant now, NodeId target, Actions& out) {
+  if (deposed()) return Status::FailedPrecondition("not primary");
+  if (handover_) return Status::FailedPrecondition("already switching over");
+  if (target >= kMaxNodes || target == ctx_.self || !peers_[target] ||
+      !peers_[target]->in_sync || peers_[target]->ejecting || !Has(in_sync_, target)) {
+    return Status::FailedPrecondition("the target is not an in-sync replica");
+  }
+  handover_ = target;
+  out.push_back(Event{EventKind::kHandover, target, epoch_, "draining"});
+  MaybeHandOver(now, out);
+  return Status::Ok();
+}
+
+void Primary::MaybeHandOver(Instant now, Actions& out) {
+  if (!handover_ || handover_sent_ || deposed() || pending_change_ || !ops_.empty()) return;
+  // Every acknowledged write is on every member of S, the target included; none is in
+  // flight. Stop being able to acknowledge (or read locally) BEFORE asking: the coordinator
+  // promotes the target without waiting out our lease.
+  lease_.Drop();
+  handover_sent_ = true;
+  coord::ConfigChange req;
+  req.node = ctx_.self;
+  req.incarnation = ctx_.incarnation;
+  req.volume = ctx_.geometry.volume;
+  req.expected_epoch = epoch_;
+  req.request_id = next_request_id_++;
+  req.new_in_sync = in_sync_;
+  req.handover_to = *handover_;
+  pending_change_ = PendingChange{req, now};
+  out.push_back(SendToCoordinator{req});
 }
 
 void Primary::OnClient(Instant now, const ClientRequest& request, Actions& out) {
   if (deposed()) {
     out.push_back(ReplyToClient{request.id, NotServedHere("not primary")});
+    return;
+  }
+  if (handover_) {
+    out.push_back(ReplyToClient{request.id, NotServedHere("switching over to node",
+                                                          std::to_string(*handover_))});
     return;
   }
   Status valid = ValidateRequest(request, ctx_.geometry);
@@ -178,7 +216,7 @@ void Primary::StartMutation(Instant now, const ClientRequest& request, Actions& 
   op.fua = request.fua;
   op.data = request.data;
   // The activity log records the region durably before the local write is issued.
-  meta_.Touch(op.offset, op.length, tenure_, op.op_seq);
+  meta_.Touch(now, op.offset, op.length, tenure_, op.op_seq);
   uint64_t first = op.offset / ctx_.geometry.region_bytes;
   uint64_t last = (op.offset + op.length - 1) / ctx_.geometry.region_bytes;
   for (uint64_t r = first; r <= last; ++r) ++local_writes_by_region_[r];
@@ -407,7 +445,8 @@ void Primary::OnAck(Instant now, NodeId from, const Message& message, Actions& o
     case LinkCookie::Kind::kCopy:
       if (peer.resync && peer.resync->Copying(cookie->value)) peer.resync->CopyDone(cookie->value);
       break;
-    case LinkCookie::Kind::kBegin: break;
+    case LinkCookie::Kind::kBegin:
+    case LinkCookie::Kind::kPing: break;
   }
   RunAcks(now, out);
 }
@@ -623,6 +662,16 @@ void Primary::OnRecord(Instant now, const coord::RecordReply& reply, Actions& ou
   }
   if (r.epoch > epoch_) return AdoptRecord(now, r, out);
   if (pending_change_ && reply.request_id == pending_change_->request.request_id &&
+      !reply.committed && pending_change_->request.handover_to != kNoNode) {
+    // Refused (the target died or rebooted): serve again; the lease is renewed on the tick.
+    out.push_back(Event{EventKind::kHandover, *handover_, epoch_, "refused; serving again"});
+    pending_change_.reset();
+    handover_.reset();
+    handover_sent_ = false;
+    MaybeRequestChange(now, out);
+    return;
+  }
+  if (pending_change_ && reply.request_id == pending_change_->request.request_id &&
       !reply.committed) {
     // Refused at our epoch (e.g. the joiner rebooted since its hello): start it over.
     NodeId joining = pending_change_->request.joining;
@@ -634,6 +683,7 @@ void Primary::OnRecord(Instant now, const coord::RecordReply& reply, Actions& ou
 
 void Primary::OnLease(Instant now, const coord::LeaseReply& reply, Actions& out) {
   if (deposed() || reply.volume != ctx_.geometry.volume) return;
+  if (handover_sent_) return;  // a renewal sent before we gave the lease up
   lease_.OnReply(reply, epoch_, knobs_);
   RunAcks(now, out);
 }
@@ -641,12 +691,19 @@ void Primary::OnLease(Instant now, const coord::LeaseReply& reply, Actions& out)
 void Primary::Tick(Instant now, Actions& out) {
   if (deposed()) return;
   coord::LeaseRequest base{ctx_.self, ctx_.incarnation, ctx_.geometry.volume, epoch_, 0};
-  lease_.MaybeRenew(now, base, knobs_, out);
+  if (!handover_sent_) lease_.MaybeRenew(now, base, knobs_, out);
   for (NodeId p = 0; p < kMaxNodes; ++p) {
     if (!peers_[p]) continue;
     Peer& peer = *peers_[p];
     if (peer.link && !peer.link->Tick(now, epoch_, knobs_, out)) {
       PeerFailed(now, p, "peer timeout", out);
+    }
+    // An idle link still proves its replica alive and unrestarted: a dead one times out, a
+    // restarted (maybe wiped) one answers kNoLink. Either way S shrinks before it matters.
+    if (peer.link && peer.link->Idle() &&
+        now.ns - peer.link->last_send().ns >= knobs_.ping_interval_ns) {
+      peer.link->Send(now, epoch_, MsgType::kPing, std::monostate{},
+                      LinkCookie{LinkCookie::Kind::kPing, 0, 0}, out);
     }
     if (!peer.resync) continue;
     if (peer.resync->state() == ResyncTarget::State::kBackoff && !peer.ejecting &&
@@ -704,6 +761,34 @@ size_t Primary::unacked_messages() const {
     if (peer && peer->link) total += peer->link->unacked();
   }
   return total;
+}
+
+std::optional<Primary::Lag> Primary::LagOf(NodeId peer, Instant now) const {
+  if (peer >= kMaxNodes || !peers_[peer] || !peers_[peer]->link) return std::nullopt;
+  const OutboundLink& link = *peers_[peer]->link;
+  return Lag{link.unacked(), link.oldest_unacked_age_ns(now)};
+}
+
+std::string Primary::Describe() const {
+  std::string out;
+  size_t shown = 0;
+  for (const auto& [seq, op] : ops_) {
+    if (shown++ == 4) break;
+    out += " op" + std::to_string(seq) + "(kind " + std::to_string(int(op.kind)) + " sent " +
+           std::to_string(op.sent) + " done " + std::to_string(op.done) +
+           (op.local_issued ? " issued" : "") + (op.local_done ? " local-done" : "") +
+           (IsMutation(op.kind) && !meta_.Covered(op.offset, op.length) ? " uncovered" : "") +
+           ")";
+  }
+  if (meta_.persist_in_flight()) out += " persisting";
+  for (NodeId p = 0; p < kMaxNodes; ++p) {
+    if (!peers_[p]) continue;
+    const Peer& peer = *peers_[p];
+    out += " peer" + std::to_string(p) + (peer.in_sync ? " in-sync" : "") +
+           (peer.ejecting ? " ejecting" : "") + (peer.resync ? " resyncing" : "") +
+           (peer.link ? " unacked " + std::to_string(peer.link->unacked()) : " no-link");
+  }
+  return out;
 }
 
 std::optional<ResyncProgress> Primary::Progress(NodeId peer) const {

@@ -49,6 +49,12 @@ class Primary {
   void Tick(Instant now, Actions& out);
   // Stepping down: every client op fails (its outcome is unknown to the client).
   void Abort(const Status& why, Actions& out);
+  // Planned switchover to `target`, a member of S: new requests are turned away
+  // (NotServedHere: clients re-send to the next primary), the ops in flight finish, then
+  // this node gives up its lease and asks the coordinator to promote the target at once.
+  // If the coordinator refuses, service resumes. Not an error reply to any client, ever.
+  Status RequestHandover(Instant now, NodeId target, Actions& out);
+  bool handing_over() const { return handover_.has_value(); }
 
   // Set once this node learned it must stop being primary (fenced, superseded, disk error).
   bool deposed() const { return !deposed_reason_.empty(); }
@@ -60,7 +66,16 @@ class Primary {
   bool LeaseValid(Instant now) const { return lease_.Valid(now); }
   Instant lease_until() const { return lease_.valid_until(); }
   std::optional<ResyncProgress> Progress(NodeId peer) const;
+  // A linked peer's replication backlog: messages sent but not acknowledged, and the age of
+  // the oldest (what `firebreak status` shows as lag).
+  struct Lag {
+    size_t unacked = 0;
+    int64_t oldest_ns = 0;
+  };
+  std::optional<Lag> LagOf(NodeId peer, Instant now) const;
   size_t ops_in_flight() const { return ops_.size(); }
+  // For the simulator's failure report: the oldest ops and each link's backlog.
+  std::string Describe() const;
   // Replication messages sent but not yet acknowledged, over every link.
   size_t unacked_messages() const;
 
@@ -116,6 +131,7 @@ class Primary {
   void PumpResync(Instant now, NodeId peer, Actions& out);
   void MaybeFinishResync(Instant now, NodeId peer, Actions& out);
   void MaybeRequestChange(Instant now, Actions& out);
+  void MaybeHandOver(Instant now, Actions& out);
   void AdoptRecord(Instant now, const coord::VolumeRecord& record, Actions& out);
   void Joined(Instant now, NodeId peer, Actions& out);
   void ReportHealth(Actions& out) const;
@@ -134,6 +150,8 @@ class Primary {
   NodeMask members_;
   uint32_t min_in_sync_;
   Lease lease_;
+  std::optional<NodeId> handover_;  // switching over to this node
+  bool handover_sent_ = false;      // the lease is given up and the request is out
   std::array<std::optional<Peer>, kMaxNodes> peers_;
   std::map<uint64_t, Op> ops_;
   std::map<IoId, IoRef> ios_;

@@ -113,15 +113,19 @@ void Replica::Drain(Instant now, Actions& out) {
       meta_.MaybePersist(ctx_.new_io(), out);
       return;
     }
-    if (!Apply(link.ready.front(), out)) return;
+    if (!Apply(now, link.ready.front(), out)) return;
     link.ready.pop_front();
   }
 }
 
-bool Replica::Apply(const Message& message, Actions& out) {
+bool Replica::Apply(Instant now, const Message& message, Actions& out) {
   Link& link = *link_;
   const Header& h = message.header;
   switch (h.type) {
+    case MsgType::kPing:
+      Reply(h, MsgType::kAck, AckBody{}, out);
+      link.busy.erase(h.seq);
+      return true;
     case MsgType::kResyncBegin: {
       HelloBody hello{boot_id_, meta_.blank(), meta_.Regions()};
       Reply(h, MsgType::kHello, std::move(hello), out);
@@ -144,7 +148,7 @@ bool Replica::Apply(const Message& message, Actions& out) {
         }
       }
       // Activity log first: the region is durably recorded before its data changes.
-      meta_.Touch(w.offset, w.length, h.tenure, w.op_seq);
+      meta_.Touch(now, w.offset, w.length, h.tenure, w.op_seq);
       if (!meta_.Covered(w.offset, w.length)) {
         meta_.MaybePersist(ctx_.new_io(), out);
         return false;
@@ -191,7 +195,7 @@ bool Replica::OnDiskDone(Instant now, IoId io, const Status& status, Actions& ou
   }
   if (f.is_sync) {
     // Durable and, when in S, acknowledged everywhere: the activity log may forget it.
-    if (f.flush.in_sync) meta_.Trim(f.tenure, f.flush.acked_through);
+    if (f.flush.in_sync) meta_.Trim(now, f.tenure, f.flush.acked_through);
     if (f.flush.resync_complete && meta_.blank()) {
       meta_.ClearBlank();
       meta_.MaybePersist(ctx_.new_io(), out);

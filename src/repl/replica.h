@@ -58,7 +58,7 @@ class Replica {
   void Accept(Instant now, const Message& message, Actions& out);
   void Drain(Instant now, Actions& out);
   // false: blocked (the message stays at the head of the queue).
-  bool Apply(const Message& message, Actions& out);
+  bool Apply(Instant now, const Message& message, Actions& out);
 
   const RoleContext ctx_;
   MetaState& meta_;

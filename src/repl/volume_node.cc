@@ -18,6 +18,7 @@ std::string_view RoleName(VolumeNode::Role role) {
 std::string_view EventName(EventKind kind) {
   switch (kind) {
     case EventKind::kPromoted: return "PROMOTED";
+    case EventKind::kHandover: return "SWITCHOVER";
     case EventKind::kSteppedDown: return "STEPPED_DOWN";
     case EventKind::kDegraded: return "DEGRADED";
     case EventKind::kWritesBlocked: return "WRITES_BLOCKED";
@@ -31,7 +32,7 @@ std::string_view EventName(EventKind kind) {
 
 VolumeNode::VolumeNode(const NodeIdentity& identity, const VolumeGeometry& geometry,
                        const Knobs& knobs, const PersistedState& durable)
-    : identity_(identity), geometry_(geometry), knobs_(knobs), meta_(geometry, durable) {
+    : identity_(identity), geometry_(geometry), knobs_(knobs), meta_(geometry, durable, {knobs.al_capacity_regions, knobs.al_idle_ns}) {
   FB_ASSERT(identity.node < kMaxNodes);
   FB_ASSERT(geometry.size_bytes > 0 && geometry.size_bytes % kSectorBytes == 0);
   record_.volume = geometry.volume;
@@ -54,6 +55,13 @@ bool VolumeNode::Idle() const {
     return false;
   }
   return !replica_ || replica_->io_in_flight() == 0;
+}
+
+Status VolumeNode::RequestHandover(Instant now, NodeId target, Actions& out) {
+  if (role_ != Role::kPrimary) return Status::FailedPrecondition("not the primary here");
+  Status s = primary_->RequestHandover(now, target, out);
+  AfterInput(now, out);
+  return s;
 }
 
 Instant VolumeNode::LocalReadsUntil() const {

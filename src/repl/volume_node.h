@@ -41,6 +41,9 @@ class VolumeNode {
                   Actions& out);
   void OnCoordinatorReply(Instant now, const coord::Reply& reply, Actions& out);
   void Tick(Instant now, Actions& out);
+  // `firebreak switchover`: see Primary::RequestHandover. kFailedPrecondition when this node
+  // is not the primary or the target is not in S.
+  Status RequestHandover(Instant now, NodeId target, Actions& out);
 
   Role role() const { return role_; }
   bool IsPrimary() const { return role_ == Role::kPrimary; }

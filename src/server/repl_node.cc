@@ -44,9 +44,22 @@ repl::Knobs KnobsFrom(const config::Timing& t) {
   // Long enough that a busy machine's scheduling hiccups do not eject a healthy replica (each
   // ejection costs an epoch and a resync); short enough that a dead one stalls writes briefly.
   k.peer_timeout_ns = std::max<int64_t>(6 * int64_t(t.heartbeat_ms), 300) * ms;
+  // TCP delivers in order; a message is lost only with its connection, so retransmitting is
+  // for after a reconnect, not for a slow ack.
+  k.retransmit_ns = k.peer_timeout_ns / 3;
+  k.ping_interval_ns = int64_t(t.heartbeat_ms) * ms;
+  // A flush writes back whatever the replica cached: after a full copy, gigabytes. A disk
+  // that cannot do that within a minute is failing (FAULTS.md #9: ejected, not waited on).
+  k.flush_timeout_ns = 60'000'000'000;
+  // Up to 4096 regions of 1 MiB (ReplGeometry) written in the last second: random writes
+  // over up to 4 GiB revisit each region well within a second at NBD rates and cost no
+  // metadata write (DRBD's default al-extents is 1237 x 4 MiB); a restarted primary
+  // resyncs only what was written in its last second (at most 4 GiB).
+  k.al_capacity_regions = 4096;
+  k.al_idle_ns = 1'000'000'000;
   // Resync pacing on a real node (ticks every kTickMs = 5 ms): up to 4 MiB started per tick
   // and 16 MiB unacknowledged, i.e. at most ~800 MB/s, leaving the disk to client I/O beyond.
-  k.resync_bytes_in_flight_max = 16u << 20;
+  k.resync_bytes_in_flight_max = 64u << 20;
   k.resync_bytes_per_tick_max = 4u << 20;
   return k;
 }
@@ -226,6 +239,21 @@ std::string ReplNode::AdminSocketPath(const std::string& data_dir) {
 // Runs on the replication loop, the transport's own thread.
 std::string ReplNode::OnAdmin(const admin::Command& command) {
   if (command.kind == admin::Command::Kind::kPing) return "ok";
+  if (command.kind == admin::Command::Kind::kSwitchover) {
+    auto vol = by_name_.find(command.volume);
+    if (vol == by_name_.end()) return "error: no volume " + command.volume + " on this node";
+    for (size_t n = 0; n < config_.nodes.size(); ++n) {
+      if (config_.nodes[n].id != command.peer) continue;
+      repl::Actions actions;
+      Status s = vol->second->node->RequestHandover(Now(), repl::NodeId(n), actions);
+      Perform(*vol->second, actions);
+      if (!s.ok()) return "error: " + s.ToString();
+      Log(LogLevel::kInfo, "volume {}: switching over to {} (admin)", command.volume,
+          command.peer);
+      return "ok";
+    }
+    return "error: no node " + command.peer;
+  }
   for (size_t n = 0; n < config_.nodes.size(); ++n) {
     if (config_.nodes[n].id != command.peer) continue;
     if (repl::NodeId(n) == self_) return "error: that is this node";
@@ -276,6 +304,10 @@ void ReplNode::MaybeWriteStatusFile() {
                               {"bytes_remaining", r.bytes_remaining},
                               {"full", r.full},
                               {"rate_bytes_per_s", r.rate_bytes_per_s}});
+    }
+    for (const auto& l : s.lags) {
+      v["lags"].push_back(
+          {{"node", l.node}, {"unacked", l.unacked}, {"oldest_ms", double(l.oldest_ns) / 1e6}});
     }
     j["volumes"].push_back(std::move(v));
   }
@@ -397,6 +429,9 @@ void ReplNode::Publish(Vol& vol) {
         }
         r.rate_bytes_per_s = mark.rate;
         s.resyncs.push_back(r);
+      }
+      if (auto lag = p->LagOf(peer, Now())) {
+        s.lags.push_back({int(peer), uint64_t(lag->unacked), lag->oldest_ns});
       }
     }
   }

@@ -47,6 +47,12 @@ struct ReplVolumeStatus {
     uint64_t rate_bytes_per_s = 0;  // over the last status period; 0 = not known yet
   };
   std::vector<Resync> resyncs;  // primary only: replicas outside S being caught up
+  struct Lag {
+    int node = -1;
+    uint64_t unacked = 0;    // replication messages not yet acknowledged
+    int64_t oldest_ns = 0;   // how long the oldest of them has waited
+  };
+  std::vector<Lag> lags;  // primary only: every linked replica
 };
 
 class ReplNode {

@@ -278,6 +278,7 @@ void Cluster::ReplyClient(coord::NodeId n, repl::ReplyToClient reply) {
     auto it = client_ops_.find(reply.id);
     if (it == client_ops_.end() || it->second != n) return;  // connection was reset
     client_ops_.erase(it);
+    if (!reply.status.ok()) client_view_ = coord::kNoNode;
     if (options_.verbose && std::getenv("FB_SIM_CLIENT")) {
       Log("client reply " + std::to_string(reply.id) + " " + reply.status.ToString());
     }
@@ -326,10 +327,11 @@ void Cluster::ClientLoop() {
   client_loop_scheduled_ = false;
   if (!client_running_) return;
   // Like a multipath initiator, the client sends to the node the coordinator names, but
-  // learns of a change late (a path keeps its connection until it fails), and now and then
-  // tries another node: a deposed or paused primary then sees requests issued after its
-  // successor acknowledged newer writes, which is what MONO must survive.
-  if (client_view_ == coord::kNoNode || rng_.Below(8) == 0) client_view_ = last_record_.primary;
+  // learns of a change late: it asks again when a request fails (a path keeps its
+  // connection until then), or now and then; and it sometimes tries another node. A deposed
+  // or paused primary thus sees requests issued after its successor acknowledged newer
+  // writes, which is what MONO must survive.
+  if (client_view_ == coord::kNoNode || rng_.Below(64) == 0) client_view_ = last_record_.primary;
   while (auto req = workload_.Next(rng_)) {
     coord::NodeId target = client_view_;
     if (rng_.Below(20) == 0) target = coord::NodeId(rng_.Below(uint64_t(nodes_.size())));
@@ -394,6 +396,9 @@ bool Cluster::HealAndVerify(int64_t max_ns) {
     Resume(n);
     Restart(n);
   }
+  // A node that restarted while idle is noticed by the primary's next keepalive; "healthy"
+  // before that would only mean nobody has looked yet.
+  RunFor(2 * options_.knobs.ping_interval_ns + options_.knobs.peer_timeout_ns);
   auto idle = [this] { return Healthy() && workload_.in_flight() == 0; };
   if (!RunUntil(idle, max_ns)) {
     Log(Describe());
@@ -490,6 +495,18 @@ void Cluster::Restart(coord::NodeId n) {
   StartNode(n);
 }
 
+void Cluster::Switchover(coord::NodeId target) {
+  auto p = Primary();
+  if (!p || *p == target || !coord::Has(last_record_.in_sync, target)) return;
+  SimNode& node = nodes_[*p];
+  if (!node.up || node.paused) return;
+  Log("FAULT switchover " + std::to_string(*p) + " -> " + std::to_string(target));
+  repl::Actions out;
+  Status s = node.vn->RequestHandover(NodeNow(*p), target, out);
+  if (!s.ok()) Log("  switchover refused: " + s.ToString());
+  Perform(*p, std::move(out));
+}
+
 void Cluster::Pause(coord::NodeId n) {
   if (!nodes_[n].up || nodes_[n].paused) return;
   ++faults_;
@@ -567,7 +584,7 @@ std::string Cluster::Describe() {
              std::to_string(node.vn->epoch());
       if (const repl::Primary* p = node.vn->primary()) {
         out += " lease " + std::string(p->LeaseValid(NodeNow(n)) ? "valid" : "expired") +
-               " ops " + std::to_string(p->ops_in_flight());
+               " ops " + std::to_string(p->ops_in_flight()) + p->Describe();
         for (coord::NodeId m = 0; m < nodes_.size(); ++m) {
           if (auto prog = p->Progress(m)) {
             out += " resync(" + std::to_string(m) + ") left " +
@@ -592,7 +609,7 @@ const coord::VolumeRecord& Cluster::Record() const { return last_record_; }
 
 bool Cluster::Healthy() const {
   for (const auto& n : nodes_) {
-    if (!n.up || n.paused) return false;
+    if (!n.up || n.paused || n.vn->meta().blank()) return false;
   }
   auto p = Primary();
   return p && last_record_.in_sync == last_record_.members &&

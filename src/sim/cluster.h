@@ -65,6 +65,8 @@ class Cluster {
   void Wipe(coord::NodeId node);  // the disk is replaced by an empty one (node must be down)
   void Restart(coord::NodeId node);
   void Pause(coord::NodeId node);
+  // `firebreak switchover --to target`: asked of the current primary, if target is in S.
+  void Switchover(coord::NodeId target);
   void Resume(coord::NodeId node);
   void Partition(coord::NodeId a, coord::NodeId b);        // both ways
   void PartitionOneWay(coord::NodeId from, coord::NodeId to);

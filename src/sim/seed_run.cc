@@ -19,7 +19,7 @@ void InjectOne(Cluster& c) {
   coord::NodeId n = PickNode(c);
   int64_t now = c.now();
   int64_t dur = rng.Range(20'000'000, 400'000'000);
-  switch (rng.Below(11)) {
+  switch (rng.Below(12)) {
     case 0:
     case 1:
       c.Crash(n);
@@ -64,6 +64,9 @@ void InjectOne(Cluster& c) {
       c.Wipe(n);
       c.At(now + rng.Range(5'000'000, 100'000'000), [&c, n] { c.Restart(n); });
       break;
+    case 11:  // a planned switchover to another member of S (firebreak switchover)
+      c.Switchover(n);
+      break;
     case 10:  // every node loses power at once (rare: the FLUSH scenario)
       if (rng.Below(4) != 0) break;
       c.PowerLossAll();
@@ -82,6 +85,9 @@ ClusterOptions ShapeFor(uint64_t seed, const SeedOptions& options) {
   o.net.drop_per_million = uint32_t(rng.Below(3) * 5'000);
   o.net.duplicate_per_million = uint32_t(rng.Below(3) * 5'000);
   o.net.reorder_per_million = uint32_t(rng.Below(3) * 50'000);
+  // Small logs, so eviction (and its interplay with crashes) runs in every seed.
+  o.knobs.al_capacity_regions = 2 + uint32_t(rng.Below(12));
+  o.knobs.al_idle_ns = rng.Range(10'000'000, 300'000'000);
   o.verbose = options.verbose;
   o.knobs.test_ack_after_primary_only = options.break_ack_rule;
   o.test_local_reads_ignore_lease = options.break_read_lease;

@@ -132,10 +132,13 @@ def connect_any(uris, deadline, attempt_s=1.0, avoid=None, avoid_delay_s=0.3):
     Opens one handle per URI with aio_connect_uri and drives them all with select until one is
     ready (GO accepted). A node that refuses GO (standby: ERR_POLICY naming the primary), resets
     or refuses TCP is retried in the next round; one that hangs in the handshake (a stopped
-    process) is abandoned after attempt_s. `avoid` (a URI that just failed us) is only tried
-    avoid_delay_s into each round so a live node that accepts GO wins over it.
+    process) is abandoned after attempt_s. `avoid` (a URI that just failed us) is left out for
+    the first avoid_delay_s so a live node that accepts GO wins over it; meanwhile a round in
+    which every other node refused ends at once (the next primary may be seconds or
+    milliseconds away: a planned switchover promotes within a few ms).
     """
     refusals = {}
+    avoid_until = time.monotonic() + avoid_delay_s
     while time.monotonic() < deadline and not _stop:
         round_start = time.monotonic()
         round_end = min(deadline, round_start + attempt_s)
@@ -144,7 +147,7 @@ def connect_any(uris, deadline, attempt_s=1.0, avoid=None, avoid_delay_s=0.3):
         while time.monotonic() < round_end and not _stop:
             t = time.monotonic()
             for u in list(todo):
-                if u == avoid and t - round_start < avoid_delay_s and len(uris) > 1:
+                if u == avoid and t < avoid_until and len(uris) > 1:
                     continue
                 todo.remove(u)
                 h = nbd.NBD()
@@ -157,7 +160,7 @@ def connect_any(uris, deadline, attempt_s=1.0, avoid=None, avoid_delay_s=0.3):
                     pending[u] = h
                 except nbd.Error as e:
                     refusals[u] = str(e)
-            if not pending and not todo:
+            if not pending and (not todo or (todo == [avoid] and time.monotonic() < avoid_until)):
                 break
             rl, wl, fdmap = [], [], {}
             for u, h in list(pending.items()):

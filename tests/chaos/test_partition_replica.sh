@@ -30,6 +30,20 @@ start_writer w1
 wait_until 20 acks_at_least 2000 || die "writer made no progress: $(tail -3 "$WRITER_LOG")"
 ok "writer running ($(acks_so_far) acked); primary $PRIMARY, cutting $VICTIM"
 
+# An in-sync replica under load shows its lag (messages unacknowledged, age of the oldest);
+# node-status.json is rewritten every 0.5 s, so allow a few seconds.
+lag_of() {
+  status_json | "$PY" -c 'import json,sys
+v = json.load(sys.stdin)["volumes"][0]
+r = [r for r in v["replicas"] if r["node"] == sys.argv[1]][0]
+print(r["state"], r["lag_unacked"], r["lag_ms"])' "$1" 2>/dev/null
+}
+if wait_until 5 lag_of "$VICTIM" >/dev/null; then
+  ok "lag of $VICTIM under load (state, unacked, oldest ms): $(lag_of "$VICTIM")"
+else
+  soft_fail "status --json shows no lag for in-sync $VICTIM: $(status_json | head -c 600)"
+fi
+
 pre_fault_check
 CUT_T=$(now)
 fault "$PRIMARY" block "$VICTIM" both || die "firebreak fault on $PRIMARY failed"

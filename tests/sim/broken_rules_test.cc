@@ -14,18 +14,18 @@
 namespace fb::sim {
 namespace {
 
-void ExpectCaught(const SeedOptions& broken, const char* what,
+void ExpectCaught(const SeedOptions& broken, const char* what, uint64_t max_seeds,
                   std::initializer_list<std::string_view> invariants) {
   uint64_t failing_seed = 0;
   SeedResult failure;
-  for (uint64_t seed = 1; seed <= 300 && failing_seed == 0; ++seed) {
+  for (uint64_t seed = 1; seed <= max_seeds && failing_seed == 0; ++seed) {
     SeedResult r = RunSeed(seed, broken);
     if (!r.ok) {
       failing_seed = seed;
       failure = r;
     }
   }
-  ASSERT_NE(failing_seed, 0u) << "300 seeds never caught " << what;
+  ASSERT_NE(failing_seed, 0u) << max_seeds << " seeds never caught " << what;
   EXPECT_NE(std::find(invariants.begin(), invariants.end(), failure.invariant), invariants.end())
       << failure.invariant;
   SeedResult again = RunSeed(failing_seed, broken);
@@ -41,13 +41,16 @@ void ExpectCaught(const SeedOptions& broken, const char* what,
 TEST(BrokenAckRule, SimulatorCatchesItWithASeed) {
   SeedOptions broken;
   broken.break_ack_rule = true;
-  ExpectCaught(broken, "an ack after the primary alone", {"ACK/MONO", "FLUSH", "CONV"});
+  ExpectCaught(broken, "an ack after the primary alone", 300, {"ACK/MONO", "FLUSH", "CONV"});
 }
 
 TEST(BrokenReadLease, SimulatorCatchesItWithASeed) {
   SeedOptions broken;
   broken.break_read_lease = true;
-  ExpectCaught(broken, "a local read past the lease", {"ACK/MONO"});
+  // Rare (about 1 seed in 1000): a deposed primary drops its Primary soon after its lease
+  // ends, so only a read that waited out a pause in its backlog, issued after the successor
+  // acknowledged a newer write to the same block, shows the difference.
+  ExpectCaught(broken, "a local read past the lease", 2000, {"ACK/MONO"});
 }
 
 }  // namespace
