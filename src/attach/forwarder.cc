@@ -143,6 +143,8 @@ void Forwarder::OnReply(Instant now, ConnId conn, uint64_t cookie, Status status
   FB_ASSERT(slot.has_value());  // the runtime decodes only cookies it found here
   LeaveWindow(slots_[*slot]);
   Progress(now);
+  upstream_answered_ = true;
+  nodes_[size_t(upstream_node_)].unproductive = 0;
   if (searching_) StopSearch(out);  // the stalled primary answered after all
   Slot& s = slots_[*slot];
   if (s.state == SlotState::kZombie) {
@@ -340,7 +342,8 @@ void Forwarder::Adopt(Instant now, ConnId conn, int node, Actions& out) {
   given_up_ = false;
   stall_timeout_ns_ = knobs_.stall_timeout_ns;
   stall_mark_ = now;
-  progress_at_ = now;
+  upstream_answered_ = false;
+  // The give-up clock keeps running: a node that accepts GO is no answer to anything.
   std::string text = "forwarding to " + node_ids_[size_t(node)];
   if (failover) {
     text += " (" + std::to_string(Ms(now.ns - search_since_.ns)) + " ms after the search began; " +
@@ -355,10 +358,19 @@ void Forwarder::LoseUpstream(Instant now, std::string_view why, Actions& out) {
   out.emplace_back(Notice{true, "lost " + node_ids_[size_t(upstream_node_)] + " (" +
                                     std::string(why) + "): holding " + std::to_string(listed_) +
                                     " requests, looking for the primary"});
+  const int lost = upstream_node_;
   upstream_ = 0;
   upstream_node_ = -1;
   Requeue();
   StartSearch(now);
+  if (!upstream_answered_) {
+    // Closed before answering anything: try that node again only after a growing pause, so a
+    // node that accepts GO and closes at once cannot make us spin.
+    Node& n = nodes_[size_t(lost)];
+    n.unproductive++;
+    const int shift = int(std::min<uint32_t>(n.unproductive - 1, 16));
+    n.next_try = After(now, std::min(knobs_.retry_min_ns << shift, RetryMax()));
+  }
   TryNodes(now, out);
 }
 
@@ -404,7 +416,8 @@ void Forwarder::AttemptFailed(Instant now, int node, std::string_view server_mes
   const int hint = PrimaryHint(server_message, node_ids_);
   if (hint < 0 || hint == node || given_up_ || mismatch_) return;
   Node& h = nodes_[size_t(hint)];
-  if (h.attempt != 0) return;
+  // A node that just accepted GO and closed without answering keeps its pause.
+  if (h.attempt != 0 || h.unproductive > 0) return;
   const Instant soonest = std::max(now, After(h.last_try, 2 * knobs_.retry_min_ns));
   h.next_try = std::min(h.next_try, soonest);
 }

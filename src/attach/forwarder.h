@@ -117,6 +117,9 @@ class Forwarder {
     Instant next_try;
     Instant last_try;
     int64_t backoff_ns = 0;
+    // Upstreams on this node lost in a row before answering anything (a node that accepts GO
+    // but closes on every request, e.g. one still claiming its lease): each waits longer.
+    uint32_t unproductive = 0;
   };
 
   // Order list.
@@ -162,7 +165,8 @@ class Forwarder {
   int64_t stall_timeout_ns_ = 0;
   Instant progress_at_;  // last progress of any kind, for give-up
   bool given_up_ = false;
-  bool mismatch_ = false;  // the primary presents another export: fail everything
+  bool mismatch_ = false;           // the primary presents another export: fail everything
+  bool upstream_answered_ = false;  // a reply came on the current upstream
   ForwarderStats stats_;
 };
 

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# FAULTS.md scenarios 1 and 15 through `firebreak attach` (issue 4): real clients keep doing
-# verified I/O through one attach endpoint while the primary is killed with -9, and later the
-# next primary is SIGSTOPped beyond its lease, on one N-node cluster:
+# FAULTS.md scenarios 1, 15 and 16 through `firebreak attach` (issue 4): real clients keep doing
+# verified I/O through one attach endpoint while the primary is killed with -9, then the next
+# primary is SIGSTOPped beyond its lease, then the volume is switched over (planned), on one
+# N-node cluster:
 #   clients  fio (nbd engine, 4 KiB random writes QD8, crc32c verify of every block it wrote),
 #            qemu-io (64 KiB pattern writes, each read back verifying), and the stamped writer
 #            (QD8, FLUSH every 0.2 s, ledger of every acknowledged write), all at once
 #            (multi-conn), each on its own region of vm1, all through attach's unix socket;
 #   faults   kill -9 of the primary; the killed node is restarted and resyncs (status exit 0);
-#            then SIGSTOP of the new primary for PAUSE_S (lease 500 ms), then SIGCONT;
+#            then SIGSTOP of the new primary for PAUSE_S (lease 500 ms), then SIGCONT; once in
+#            sync again, `firebreak switchover` to the default target (WARN above 200 ms);
 #   checks   NOEIO: no client saw an error (fio and qemu-io exit 0, no error reply in the
 #            ledger) and no client reconnected (attach hid both failovers); every block fio and
 #            qemu-io wrote read back right; ACK/MONO: every acknowledged stamped block reads
@@ -21,6 +23,7 @@ NODES=${1:-${CHAOS_NODES:-2}}
 case "$NODES" in 2 | 3) ;; *) die "NODES must be 2 or 3 (got '$NODES')" ;; esac
 PAUSE_S=${PAUSE_S:-3}
 STALL_FAIL_S=${STALL_FAIL_S:-5}
+SWITCHOVER_WARN_S=${SWITCHOVER_WARN_S:-0.2}
 RESYNC_TIMEOUT_S=${RESYNC_TIMEOUT_S:-60}
 STAMP_BASE=8192    # the stamped writer's region: blocks [8192, 8192 + CHAOS_LBAS) = [32, 48 MiB)
 
@@ -72,6 +75,19 @@ while ! fgt "$(elapsed "$STOP_T")" "$PAUSE_S"; do sleep 0.1; done
 cont_pid "$STOPPED_PID"
 ok "SIGCONT $P2 after $(elapsed "$STOP_T")s; primary now $(primary_of)"
 wait_until 10 acks_at_least $(($(acks_so_far) + 200)) || soft_fail "stamped writes stopped after SIGSTOP $P2"
+
+# ---- planned: switchover ----
+wait_until "$RESYNC_TIMEOUT_S" status_ok ||
+  soft_fail "$P2 not back in sync within ${RESYNC_TIMEOUT_S}s of its SIGCONT: $(status_text)"
+sleep 1
+P3=$(primary_of)
+SW_T=$(now)
+if out=$(timeout -k 2 20 "$FIREBREAK" switchover --config "$CLUSTER_CFG" --volume "$VOL" 2>&1); then
+  ok "switchover away from $P3: $out"
+else
+  soft_fail "firebreak switchover failed: $out"
+fi
+wait_until 10 acks_at_least $(($(acks_so_far) + 200)) || soft_fail "stamped writes stopped after the switchover"
 sleep 1
 
 # ---- stop the clients (each finishes and verifies its current run) ----
@@ -83,7 +99,8 @@ wait_until 30 pid_gone "$QEMU_LOOP_PID" || soft_fail "qemu-io loop still running
 # ---- verdicts ----
 END_T=$(now)
 read -r GAP1 G1_FROM G1_TO < <(max_ack_gap_between "$(awk -v t="$KILL_T" 'BEGIN { printf "%.6f", t - 0.2 }')" "$STOP_T")
-read -r GAP2 G2_FROM G2_TO < <(max_ack_gap_between "$STOP_T" "$END_T")
+read -r GAP2 G2_FROM G2_TO < <(max_ack_gap_between "$STOP_T" "$SW_T")
+read -r GAP3 G3_FROM G3_TO < <(max_ack_gap_between "$SW_T" "$END_T")
 note "stamped writer: acked $(summary_field acked), errors $(summary_field errors), unknown $(summary_field unknown), reconnects $(summary_field reconnects), flushes $(summary_field flushes)"
 [ "$(summary_field errors)" = 0 ] || soft_fail "NOEIO: the stamped writer got $(summary_field errors) error replies: $(summary_json error_samples)"
 [ "$(summary_field reconnects)" = 0 ] || soft_fail "the stamped writer lost its connection to attach $(summary_field reconnects) times"
@@ -135,14 +152,16 @@ if [ "$QEMU_BAD_RC" != 0 ] || [ "${QEMU_ERRORS:-0}" != 0 ]; then
   soft_fail "qemu-io: $QEMU_BAD_RC runs failed, $QEMU_ERRORS error lines: $(cat "$TEST_TMP"/qemu/qemu.*.out | grep -m3 -E 'failed|rror')"
 fi
 
-grep -hE 'attach vm1: (lost|no reply|forwarding|.* accepts GO|REFUSING|no progress)' "$ATTACH_LOG" | sed 's/^/#   attach: /'
+grep -hE 'attach vm1: (lost|no reply|forwarding|.* accepts GO|REFUSING|no progress|.* slow but alive)' "$ATTACH_LOG" | sed 's/^/#   attach: /'
 note "STALL kill -9 $P1: ${GAP1}s (longest gap between stamped acks, from $(elapsed "$KILL_T" "$G1_FROM")s to $(elapsed "$KILL_T" "$G1_TO")s after the kill)"
 note "STALL SIGSTOP $P2: ${GAP2}s (longest gap between stamped acks, from $(elapsed "$STOP_T" "$G2_FROM")s to $(elapsed "$STOP_T" "$G2_TO")s after the stop)"
+note "STALL switchover from $P3: ${GAP3}s (longest gap between stamped acks, from $(elapsed "$SW_T" "$G3_FROM")s to $(elapsed "$SW_T" "$G3_TO")s after the command started)"
 note "STALL slowest single I/O: fio ${FIO_MAX_MS} ms, qemu-io ${QEMU_MAX_S} s"
-for g in "$GAP1" "$GAP2"; do
+fgt "$GAP3" "$SWITCHOVER_WARN_S" && warn "switchover stall ${GAP3}s is above the ${SWITCHOVER_WARN_S}s target"
+for g in "$GAP1" "$GAP2" "$GAP3"; do
   fgt "$g" "$STALL_FAIL_S" && soft_fail "a stall of ${g}s is above ${STALL_FAIL_S}s"
 done
 fgt "$GAP1" 0 || soft_fail "no stall measured around the kill (did the writer run?)"
 fgt "$GAP2" 0 || soft_fail "no stall measured around the SIGSTOP (did the writer run?)"
-note "summary: nodes $NODES, stall kill -9 ${GAP1}s, stall SIGSTOP ${GAP2}s, fio max ${FIO_MAX_MS} ms, qemu-io max ${QEMU_MAX_S} s, errors 0 required"
+note "summary: nodes $NODES, stall kill -9 ${GAP1}s, stall SIGSTOP ${GAP2}s, stall switchover ${GAP3}s, fio max ${FIO_MAX_MS} ms, qemu-io max ${QEMU_MAX_S} s, errors 0 required"
 finish

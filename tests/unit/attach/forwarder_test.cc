@@ -91,6 +91,7 @@ class ForwarderTest : public ::testing::Test {
     for (const Action& a : out_) {
       if (const auto* c = std::get_if<Connect>(&a)) attempts_[c->conn] = c->node;
       if (const auto* c = std::get_if<Close>(&a)) attempts_.erase(c->conn);
+      if (const auto* c = std::get_if<Complete>(&a)) completed_.push_back({c->slot, c->status});
     }
   }
 
@@ -151,7 +152,8 @@ class ForwarderTest : public ::testing::Test {
 
   Forwarder f_;
   Actions out_;
-  std::map<ConnId, int> attempts_;  // attempts the core started and did not close
+  std::map<ConnId, int> attempts_;   // attempts the core started and did not close
+  std::vector<Complete> completed_;  // every Complete so far
   Instant now_{1'000 * kMs};
 };
 
@@ -206,6 +208,36 @@ TEST_F(ForwarderTest, LostUpstreamResendsEverythingUnansweredInOrder) {
   EXPECT_EQ(f_.stats().upstreams, 2u);
 }
 
+// A node that accepts GO and closes at once (a new primary still claiming its lease, or one
+// handing over): retried after a growing pause, and give-up still counts, since accepting GO
+// answers nothing.
+TEST_F(ForwarderTest, NodeThatClosesWithoutAnsweringBacksOffAndGivesUp) {
+  ConnId up = Up(0);
+  const uint32_t a = Submit(Req(nbd::kCmdRead));
+  std::vector<int64_t> pauses;
+  while (completed_.empty() && pauses.size() < 1000) {
+    const Instant lost_at = now_;
+    Closed(up);  // closed by the node before any reply
+    while (completed_.empty()) {
+      RefuseAll("not primary for vm1; primary is n1 at 127.0.0.1:1", /*spare=*/0);
+      if (!attempts_.empty()) break;  // only n1 is left open
+      Advance(5);
+    }
+    if (!completed_.empty()) break;
+    pauses.push_back((now_.ns - lost_at.ns) / kMs);
+    up = attempts_.begin()->first;
+    Connected(up);  // n1 accepts GO again and the request goes out again
+    ASSERT_EQ(f_.upstream(), up);
+    EXPECT_EQ(All<Send>().size(), 1u) << "round " << pauses.size();
+  }
+  ASSERT_GE(pauses.size(), 4u);
+  EXPECT_LT(pauses[0], pauses[3]) << "the pause grows";
+  for (int64_t p : pauses) EXPECT_LE(p, 105) << "bounded by retry_max";
+  ASSERT_EQ(completed_.size(), 1u);
+  EXPECT_EQ(completed_[0].slot, a);
+  EXPECT_EQ(completed_[0].status.code(), Code::kIOError) << "give-up after 5 s without a reply";
+}
+
 TEST_F(ForwarderTest, LateRepliesOnALeftConnectionAreIgnored) {
   const ConnId up = Up();
   const uint32_t a = Submit(Req(nbd::kCmdRead));
@@ -239,11 +271,12 @@ TEST_F(ForwarderTest, WindowAndQueueAreBounded) {
 
 class ForwarderBytesTest : public ForwarderTest {
  protected:
-  ForwarderBytesTest() : ForwarderTest([] {
-    Knobs k = SmallKnobs();
-    k.max_upstream_bytes = 8192;
-    return k;
-  }()) {}
+  ForwarderBytesTest()
+      : ForwarderTest([] {
+          Knobs k = SmallKnobs();
+          k.max_upstream_bytes = 8192;
+          return k;
+        }()) {}
 };
 
 TEST_F(ForwarderBytesTest, PayloadBytesOnTheUpstreamAreBounded) {
