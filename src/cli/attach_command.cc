@@ -136,8 +136,10 @@ int RunAttach(const AttachFlags& f) {
   asio::signal_set signals(srv.LoopIo(0), SIGINT, SIGTERM);
   signals.async_wait([&](const asio::error_code& ec, int signo) {
     if (ec) return;
-    server::Log(server::LogLevel::kInfo, "signal {}: failing held requests and stopping", signo);
-    router.Stop();
+    // Stop without answering what is held: the clients' connections just close, so a client
+    // with a reconnect delay (qemu) re-sends to the next attach instead of seeing EIO.
+    server::Log(server::LogLevel::kInfo, "signal {}: stopping ({} requests held)", signo,
+                router.stats().pending);
     srv.Stop();
   });
   for (const net::Address& a : srv.BoundAddresses()) {
@@ -149,7 +151,7 @@ int RunAttach(const AttachFlags& f) {
   }
   std::fflush(stdout);
   srv.Run(/*handle_signals=*/false);
-  router.Stop();
+  router.Stop();  // the loop no longer runs: nothing it answers reaches a client
   return 0;
 }
 
