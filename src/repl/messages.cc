@@ -102,9 +102,9 @@ Result<Body> DecodeWrite(std::span<const uint8_t> b) {
     return Status::InvalidArgument("write body length does not match its data");
   }
   if (data_bytes > 0) {
-    w.data = std::make_shared<const std::vector<uint8_t>>(b.begin() + kWriteFixed, b.end());
+    w.data = std::make_shared<const Bytes>(b.begin() + kWriteFixed, b.end());
   } else if (w.op == WriteOp::kWrite) {
-    w.data = std::make_shared<const std::vector<uint8_t>>();
+    w.data = std::make_shared<const Bytes>();
   }
   return Body(std::move(w));
 }

@@ -37,6 +37,7 @@ void MetaState::Touch(Instant now, uint64_t offset, uint64_t length, Epoch tenur
   if (sequential && !al_.contains(std::min(last + kAlLookaheadRegions / 2, end_region))) {
     last = std::min(last + kAlLookaheadRegions, end_region);
   }
+  const uint64_t written_last = (offset + length - 1) / geometry_.region_bytes;
   for (uint64_t r = first; r <= last; ++r) {
     Tag& tag = al_[r];
     if (tenure > tag.tenure || (tenure == tag.tenure && op_seq > tag.op_seq)) {
@@ -44,6 +45,7 @@ void MetaState::Touch(Instant now, uint64_t offset, uint64_t length, Epoch tenur
       tag.op_seq = op_seq;
     }
     tag.touched = std::max(tag.touched, now);
+    if (r <= written_last) tag.written = true;
     if (!StaysDurable(r)) pending_.insert(r);
   }
 }
@@ -82,12 +84,14 @@ void MetaState::Trim(Instant now, Epoch tenure, uint64_t acked_through) {
     al_.erase(region);
     pending_.erase(region);
   };
-  // Idle regions: scanned a few times per idle period, not on every flush.
+  // Idle regions: scanned a few times per idle period, not on every flush. Regions logged
+  // ahead of a stream that stopped before them go after a quarter of it.
   if (now.ns - last_idle_scan_.ns >= retention_.idle_ns / 4) {
     last_idle_scan_ = now;
     std::vector<uint64_t> idle;
     for (const auto& [region, tag] : al_) {
-      if (finished(tag) && now.ns - tag.touched.ns >= retention_.idle_ns) idle.push_back(region);
+      int64_t keep = tag.written ? retention_.idle_ns : retention_.idle_ns / 4;
+      if (finished(tag) && now.ns - tag.touched.ns >= keep) idle.push_back(region);
     }
     for (uint64_t region : idle) forget(region);
   }
@@ -122,7 +126,7 @@ bool MetaState::NeedsPersist() const {
   if (!pending_.empty()) return true;
   // Trims are persisted lazily, but not forever: once the durable log names many regions
   // the working log has dropped, a crash would resync all of them for nothing.
-  return durable_.al_regions.size() > al_.size() + kAlTrimSlack;
+  return durable_.al_regions.size() >= al_.size() + kAlTrimSlack;
 }
 
 std::shared_ptr<PersistedState> MetaState::Snapshot() const {

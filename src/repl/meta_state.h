@@ -16,7 +16,7 @@
 namespace fb::repl {
 
 // Regions the durable log may name beyond the working one before trims are persisted.
-inline constexpr size_t kAlTrimSlack = 64;
+inline constexpr size_t kAlTrimSlack = 16;
 // A write that continues the previous one (a sequential stream) logs this many regions
 // ahead, half of them before it gets there, so a stream costs one persist per this many
 // regions and rarely waits for one. Logging more than was written is always safe.
@@ -71,6 +71,7 @@ class MetaState {
     Epoch tenure = 0;
     uint64_t op_seq = 0;
     Instant touched{0};
+    bool written = false;  // false: logged ahead of a stream that has not got there (yet)
   };
   bool NeedsPersist() const;
   std::shared_ptr<PersistedState> Snapshot() const;

@@ -24,7 +24,22 @@ using coord::NodeMask;
 using coord::VolumeId;
 using env::Instant;
 
-using Payload = std::shared_ptr<const std::vector<uint8_t>>;
+// Page-aligned storage, so a runtime can hand a payload to O_DIRECT (io_uring) writes as it
+// is, without a bounce copy.
+template <class T>
+struct PageAlignedAllocator {
+  using value_type = T;
+  static constexpr std::align_val_t kAlign{4096};
+  PageAlignedAllocator() = default;
+  template <class U>
+  PageAlignedAllocator(const PageAlignedAllocator<U>&) {}
+  T* allocate(size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), kAlign)); }
+  void deallocate(T* p, size_t) { ::operator delete(p, kAlign); }
+  template <class U>
+  bool operator==(const PageAlignedAllocator<U>&) const { return true; }
+};
+using Bytes = std::vector<uint8_t, PageAlignedAllocator<uint8_t>>;
+using Payload = std::shared_ptr<const Bytes>;
 using IoId = uint64_t;
 using ClientReqId = uint64_t;
 

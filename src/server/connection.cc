@@ -284,7 +284,7 @@ void Connection::SubmitReplicated(Op* op) {
     case nbd::kCmdRead: request.kind = repl::OpKind::kRead; break;
     case nbd::kCmdWrite:
       request.kind = repl::OpKind::kWrite;
-      request.data = std::make_shared<const std::vector<uint8_t>>(
+      request.data = std::make_shared<const repl::Bytes>(
           op->data.data(), op->data.data() + op->data.size());
       break;
     case nbd::kCmdTrim: request.kind = repl::OpKind::kTrim; break;

@@ -106,7 +106,7 @@ class ReplNode::DiskTask final : public Task {
       }
     } else if (auto* r = std::get_if<repl::DiskRead>(&action_)) {
       io = r->io;
-      auto bytes = std::make_shared<std::vector<uint8_t>>(r->length);
+      auto bytes = std::make_shared<repl::Bytes>(r->length);
       status = v.Read(r->offset, *bytes);
       data = std::move(bytes);
     } else if (auto* s = std::get_if<repl::DiskSync>(&action_)) {
@@ -193,6 +193,7 @@ Status ReplNode::Start() {
   coord_->Start();
   for (auto& v : vols_) Publish(*v);
   ArmTick();
+  loop_.Start();
   thread_ = std::thread([this] {
     auto guard = asio::make_work_guard(io_);
     io_.run();
@@ -204,6 +205,8 @@ void ReplNode::Stop() {
   if (!thread_.joinable()) return;
   io_.stop();
   thread_.join();
+  stopping_ = true;
+  loop_.Drain();  // the kernel finishes the queued writes (their payloads must outlive them)
   if (admin_) admin_->Close();
   workers_.Shutdown();  // their completions land on the stopped loop and are dropped
   if (peers_) peers_->Close();
@@ -355,7 +358,7 @@ void ReplNode::Perform(Vol& vol, repl::Actions& actions) {
       Log(loud ? LogLevel::kWarn : LogLevel::kInfo, "volume {}: {}{} (epoch {}, peer {}) {}",
           vol.name, loud ? "ALERT " : "", repl::EventName(event->kind), event->epoch,
           event->peer == repl::kNoNode ? -1 : int(event->peer), event->detail);
-    } else {
+    } else if (!TryAsyncWrite(vol, action)) {
       workers_.Submit(new DiskTask(this, &vol, std::move(action)));
     }
   }
@@ -363,6 +366,49 @@ void ReplNode::Perform(Vol& vol, repl::Actions& actions) {
   // The role flag must follow every input at once (the catalog refuses GO by it); the full
   // status snapshot is rebuilt on the tick, off the per-request path.
   vol.primary.store(vol.node->IsPrimary(), std::memory_order_release);
+}
+
+// A data write through the loop's io_uring on the O_DIRECT descriptor (payloads are
+// page-aligned): no worker hand-off and no inode lock shared with other writers; the
+// completion arrives on this loop. Anything else, or a short write, goes to the workers.
+class ReplNode::AsyncWrite final : public IoWaiter {
+ public:
+  AsyncWrite(ReplNode* owner, Vol* vol, repl::DiskWrite write)
+      : owner_(owner), vol_(vol), write_(std::move(write)) {}
+  const repl::DiskWrite& write() const { return write_; }
+  repl::DiskWrite Take() { return std::move(write_); }
+  void OnIoDone(Status status, size_t bytes) override {
+    std::unique_ptr<AsyncWrite> self(this);
+    if (owner_->stopping_) return;
+    if (status.ok() && bytes != write_.length) {
+      owner_->workers_.Submit(new DiskTask(owner_, vol_, Take()));  // rewrite it all
+      return;
+    }
+    owner_->OnDiskDone(*vol_, write_.io, std::move(status), nullptr);
+  }
+
+ private:
+  ReplNode* owner_;
+  Vol* vol_;
+  repl::DiskWrite write_;
+};
+
+bool ReplNode::TryAsyncWrite(Vol& vol, repl::Action& action) {
+  auto* w = std::get_if<repl::DiskWrite>(&action);
+  if (w == nullptr || w->op != repl::WriteOp::kWrite || w->length > kAsyncWriteMaxBytes) {
+    return false;
+  }
+  FB_ASSERT(w->data && w->data->size() == w->length);
+  env::File* file = vol.volume->PrepareAsyncWrite(w->offset, w->length);
+  if (file == nullptr) return false;
+  auto* pending = new AsyncWrite(this, &vol, std::move(*w));
+  const repl::DiskWrite& q = pending->write();
+  if (!loop_.TryWrite(*file, q.offset, {q.data->data(), q.data->size()}, q.fua, pending)) {
+    *w = pending->Take();
+    delete pending;
+    return false;
+  }
+  return true;
 }
 
 void ReplNode::OnDiskDone(Vol& vol, repl::IoId io, Status status, repl::Payload data) {

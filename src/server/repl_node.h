@@ -22,6 +22,8 @@
 #include "admin/command.h"
 #include "config/cluster_config.h"
 #include "repl/volume_node.h"
+#include "server/limits.h"
+#include "server/loop.h"
 #include "server/worker_pool.h"
 #include "store/volume_set.h"
 
@@ -89,11 +91,13 @@ class ReplNode {
  private:
   struct Vol;
   class DiskTask;
+  class AsyncWrite;
 
   void Tick();
   void ArmTick();
   void Perform(Vol& vol, repl::Actions& actions);
   void RunDisk(Vol& vol, repl::Action action);
+  bool TryAsyncWrite(Vol& vol, repl::Action& action);
   void OnDiskDone(Vol& vol, repl::IoId io, Status status, repl::Payload data);
   void OnPeerMessage(repl::NodeId from, repl::Message message);
   void OnCoordinatorReply(const coord::Reply& reply);
@@ -110,8 +114,10 @@ class ReplNode {
   repl::Knobs knobs_;
   repl::NodeIdentity identity_;
 
-  asio::io_context io_{1};
+  Loop loop_{kIoQueueEntries};      // the replication loop, with its io_uring for writes
+  asio::io_context& io_ = loop_.io();
   asio::steady_timer tick_timer_{io_};
+  bool stopping_ = false;  // set once the loop thread is gone: late completions are dropped
   std::thread thread_;
   std::unique_ptr<PeerTransport> peers_;
   std::unique_ptr<CoordClient> coord_;

@@ -171,7 +171,7 @@ void Cluster::PerformDisk(coord::NodeId n, repl::Action& action) {
   } else if (auto* r = std::get_if<repl::DiskRead>(&action)) {
     AtNode(when, n, [this, n, r = *r, fails, done] {
       if (fails()) return done(r.io, Status::IOError("injected EIO on read"), nullptr);
-      auto data = std::make_shared<std::vector<uint8_t>>();
+      auto data = std::make_shared<repl::Bytes>();
       nodes_[n].disk.Read(r.offset, r.length, *data);
       done(r.io, Status::Ok(), std::move(data));
     });
@@ -276,7 +276,7 @@ void Cluster::ReplyClient(coord::NodeId n, repl::ReplyToClient reply) {
   // The client's own link is reliable (path loss is not modelled); it arrives shortly.
   queue_.At(queue_.now() + rng_.Range(10'000, 100'000), [this, n, reply = std::move(reply)] {
     auto it = client_ops_.find(reply.id);
-    if (it == client_ops_.end() || it->second != n) return;  // connection was reset
+    if (it == client_ops_.end() || it->second.node != n) return;  // connection was reset
     client_ops_.erase(it);
     if (!reply.status.ok()) client_view_ = coord::kNoNode;
     if (options_.verbose && std::getenv("FB_SIM_CLIENT")) {
@@ -286,10 +286,25 @@ void Cluster::ReplyClient(coord::NodeId n, repl::ReplyToClient reply) {
   });
 }
 
+// Like an initiator's request timeout (nbd-client -t, attach's stall probe): a request
+// unanswered for a second is given up (its outcome unknown) and the path looked up again.
+void Cluster::TimeOutClientOps() {
+  constexpr int64_t kClientTimeoutNs = 1'000'000'000;
+  std::vector<repl::ClientReqId> late;
+  for (const auto& [id, op] : client_ops_) {
+    if (queue_.now() - op.sent_at > kClientTimeoutNs) late.push_back(id);
+  }
+  for (repl::ClientReqId id : late) {
+    client_ops_.erase(id);
+    client_view_ = coord::kNoNode;
+    workload_.OnReply(queue_.now(), repl::ReplyToClient{id, Status::Unavailable("timed out")});
+  }
+}
+
 void Cluster::FailClientOps(coord::NodeId n) {
   std::vector<repl::ClientReqId> lost;
-  for (const auto& [id, node] : client_ops_) {
-    if (node == n) lost.push_back(id);
+  for (const auto& [id, op] : client_ops_) {
+    if (op.node == n) lost.push_back(id);
   }
   for (repl::ClientReqId id : lost) {
     client_ops_.erase(id);
@@ -331,6 +346,7 @@ void Cluster::ClientLoop() {
   // connection until then), or now and then; and it sometimes tries another node. A deposed
   // or paused primary thus sees requests issued after its successor acknowledged newer
   // writes, which is what MONO must survive.
+  TimeOutClientOps();
   if (client_view_ == coord::kNoNode || rng_.Below(64) == 0) client_view_ = last_record_.primary;
   while (auto req = workload_.Next(rng_)) {
     coord::NodeId target = client_view_;
@@ -342,7 +358,7 @@ void Cluster::ClientLoop() {
 }
 
 void Cluster::SendClient(coord::NodeId target, const repl::ClientRequest& req) {
-  client_ops_[req.id] = target;
+  client_ops_[req.id] = ClientOp{target, queue_.now()};
   if (options_.verbose && std::getenv("FB_SIM_CLIENT")) {
     Log("client req " + std::to_string(req.id) + " kind " + std::to_string(int(req.kind)) +
         " block " + std::to_string(req.offset / kStampBlockBytes) + "+" +
@@ -364,6 +380,10 @@ void Cluster::SendClient(coord::NodeId target, const repl::ClientRequest& req) {
   });
 }
 
+void Cluster::ReadAllAt(coord::NodeId target) {
+  for (const auto& req : workload_.VerifyAll()) SendClient(target, req);
+}
+
 bool Cluster::MayReadLocally(coord::NodeId n) {
   if (options_.test_local_reads_ignore_lease) return nodes_[n].vn->primary() != nullptr;
   return NodeNow(n) < nodes_[n].vn->LocalReadsUntil();
@@ -373,7 +393,7 @@ bool Cluster::MayReadLocally(coord::NodeId n) {
 // checking the lease before and after; MONO then checks the data the client gets.
 void Cluster::LocalRead(coord::NodeId n, const repl::ClientRequest& req) {
   AtNode(queue_.now() + DiskLatency(), n, [this, n, req] {
-    auto data = std::make_shared<std::vector<uint8_t>>();
+    auto data = std::make_shared<repl::Bytes>();
     nodes_[n].disk.Read(req.offset, req.length, *data);
     AtNode(queue_.now() + rng_.Range(0, 50'000), n, [this, n, req, data] {
       if (MayReadLocally(n)) {

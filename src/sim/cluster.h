@@ -79,6 +79,8 @@ class Cluster {
   // The client.
   void StartClient();
   void StopClient() { client_running_ = false; }
+  // Reads every block back through `target` (whatever it is now); the checkers judge them.
+  void ReadAllAt(coord::NodeId target);
   // Stops the client, heals every fault, waits for S = all members and an idle client, then
   // reads every block through the primary (ACK/MONO/FLUSH) and compares the images (CONV).
   bool HealAndVerify(int64_t max_ns);
@@ -157,7 +159,12 @@ class Cluster {
   Checkers checkers_;
   Workload workload_;
   coord::VolumeRecord last_record_;
-  std::map<repl::ClientReqId, coord::NodeId> client_ops_;  // in flight -> node it went to
+  struct ClientOp {
+    coord::NodeId node = coord::kNoNode;  // where it went
+    int64_t sent_at = 0;
+  };
+  std::map<repl::ClientReqId, ClientOp> client_ops_;  // in flight
+  void TimeOutClientOps();
   bool client_running_ = false;
   bool client_loop_scheduled_ = false;
   coord::NodeId client_view_ = coord::kNoNode;  // the primary as the client last learned it

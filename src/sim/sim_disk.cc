@@ -36,7 +36,7 @@ void SimDisk::Write(uint64_t offset, uint64_t length, const uint8_t* data, bool 
   }
 }
 
-void SimDisk::Read(uint64_t offset, uint64_t length, std::vector<uint8_t>& out) const {
+void SimDisk::Read(uint64_t offset, uint64_t length, repl::Bytes& out) const {
   FB_ASSERT(offset + length <= current_.size());
   out.assign(current_.begin() + offset, current_.begin() + offset + length);
 }

@@ -23,7 +23,7 @@ class SimDisk {
 
   // Applies a completed write (data null: zeros). fua: durable at once.
   void Write(uint64_t offset, uint64_t length, const uint8_t* data, bool fua);
-  void Read(uint64_t offset, uint64_t length, std::vector<uint8_t>& out) const;
+  void Read(uint64_t offset, uint64_t length, repl::Bytes& out) const;
   void Sync();
   // Power loss: each unsynced block independently keeps its new content or reverts.
   void PowerLoss(Rng& rng);

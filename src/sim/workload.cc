@@ -76,7 +76,7 @@ std::optional<repl::ClientRequest> Workload::Next(Rng& rng) {
     return Issue(std::move(p), nullptr);
   }
   p.kind = repl::OpKind::kWrite;
-  auto data = std::make_shared<std::vector<uint8_t>>(p.count * kStampBlockBytes);
+  auto data = std::make_shared<repl::Bytes>(p.count * kStampBlockBytes);
   for (uint64_t i = 0; i < p.count; ++i) {
     StampBlock(p.first + i, p.value,
                std::span(*data).subspan(i * kStampBlockBytes, kStampBlockBytes));

@@ -14,7 +14,7 @@ Message Make(MsgType type, Body body) {
 }
 
 std::vector<Message> AllKinds() {
-  auto data = std::make_shared<const std::vector<uint8_t>>(4096, 0xab);
+  auto data = std::make_shared<const Bytes>(4096, 0xab);
   return {
       Make(MsgType::kResyncBegin, std::monostate{}),
       Make(MsgType::kWrite, WriteBody{WriteOp::kWrite, true, 77, 8192, 4096, data}),

@@ -119,6 +119,18 @@ TEST(MetaState, ASequentialStreamLogsRegionsAheadBeforeItGetsThere) {
   EXPECT_LE(io, 2 + 64 / (kAlLookaheadRegions / 2));
 }
 
+TEST(MetaState, RegionsLoggedAheadOfAStreamThatStoppedGoSooner) {
+  const VolumeGeometry big{1, 64 * kRegion, kRegion};
+  MetaState meta(big, PersistedState{}, MetaState::Retention{kCapacity, kSecond});
+  meta.Touch(At(0), 0, kRegion, 2, 1);
+  meta.Touch(At(0), kRegion, kRegion, 2, 2);  // a stream: regions 1..17 logged
+  ASSERT_EQ(meta.al_size(), 18u);
+  meta.Trim(At(kSecond / 2), 2, 2);  // the stream stopped at region 1
+  EXPECT_EQ(meta.al_size(), 2u);     // what it wrote stays for the idle period
+  meta.Trim(At(2 * kSecond), 2, 2);
+  EXPECT_EQ(meta.al_size(), 0u);
+}
+
 TEST(MetaState, RandomWritesDoNotLogAhead) {
   const VolumeGeometry big{1, 64 * kRegion, kRegion};
   MetaState meta(big, PersistedState{}, kKeep);

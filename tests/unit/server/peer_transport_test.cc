@@ -56,7 +56,7 @@ Message Make(MsgType type, uint64_t seq, repl::Body body, uint64_t tag = 0) {
 }
 
 repl::Payload Data(size_t bytes, uint8_t seed) {
-  auto data = std::make_shared<std::vector<uint8_t>>(bytes);
+  auto data = std::make_shared<repl::Bytes>(bytes);
   for (size_t i = 0; i < bytes; ++i) (*data)[i] = uint8_t(seed + i * 131);
   return data;
 }
