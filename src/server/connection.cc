@@ -126,7 +126,7 @@ bool Connection::Paused() const {
 }
 
 void Connection::ReadMore() {
-  if (reading_ || closed_ || disconnecting_ || Paused()) return;
+  if (reading_ || retry_pending_ || closed_ || disconnecting_ || Paused()) return;
   if (begin_ == end_) {
     begin_ = end_ = 0;
   } else if (in_.size() - end_ < nbd::kRequestHeaderBytes + kDirectReadThresholdBytes) {
@@ -234,10 +234,15 @@ void Connection::ReadPayloadDirect(Op* op, size_t have) {
                    });
 }
 
+// Parsing stopped with whole requests still buffered (no memory, or the router is full). No
+// socket read may start meanwhile: ProcessInput does not parse while one is pending, and a
+// client that has sent everything would wait on that read forever.
 void Connection::RetryLater() {
+  retry_pending_ = true;
   retry_timer_.expires_after(std::chrono::milliseconds(1));
   retry_timer_.async_wait([self = shared_from_this()](const asio::error_code& ec) {
     if (ec) return;
+    self->retry_pending_ = false;
     self->ProcessInput();
     self->ReadMore();
   });

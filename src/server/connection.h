@@ -105,6 +105,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   size_t begin_ = 0;
   size_t end_ = 0;
   bool reading_ = false;
+  bool retry_pending_ = false;  // RetryLater's timer will parse and read again
 
   std::optional<nbd::Handshake> handshake_;
   std::vector<uint8_t> handshake_out_;

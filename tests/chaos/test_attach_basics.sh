@@ -4,7 +4,7 @@
 #     (nbdinfo --json: size, every can_/is_ flag, block sizes, contexts);
 #   - multi-conn: nbdcopy -C 4 writes 32 MiB through attach and reads it back; the same bytes
 #     read straight from the primary; nbdinfo --map (base:allocation) agrees with the primary;
-#   - backpressure: an attach holding at most 4 requests still carries nbdcopy -C 4 -R 64;
+#   - backpressure: an attach holding at most 1 request still carries nbdcopy -C 4 -R 64;
 #   - a request the node itself fails gets the same error through attach (errors pass through);
 #   - give-up: with every node stopped, a request through attach fails with EIO after about
 #     --give-up seconds (never hangs) and the next one fails at once.
@@ -67,17 +67,17 @@ cmp -s "$LAST_OUT" "$TEST_TMP/map.attach" || { cat "$TEST_TMP/map.attach" "$LAST
 ok "nbdinfo --map (base:allocation, after ZERO and TRIM) identical through attach and at $P: $(wc -l <"$LAST_OUT") extents"
 
 # ---- backpressure: a tiny queue still carries a deep multi-conn client ----
-# A second attach holding at most 4 requests: nbdcopy's 4 connections x 64 requests wait in
+# A second attach holding at most 1 request: nbdcopy's 4 connections x 64 requests wait in
 # their sockets instead of growing attach (Connection stops reading while the router is full).
 _spawn attach-small "$FIREBREAK" attach --config "$CLUSTER_CFG" --volume "$VOL" \
-  --socket "$TEST_TMP/small.sock" --max-pending 4 --memory 64MiB
+  --socket "$TEST_TMP/small.sock" --max-pending 1 --memory 64MiB
 SMALL_URI="nbd+unix:///$VOL?socket=$TEST_TMP/small.sock"
 rc=0
 wait_ready "$SPAWNED_PID" "$SMALL_URI" || rc=$?
-[ $rc -eq 0 ] || _fail_start "$SPAWNED_PID" "$SPAWNED_LOG" $rc "firebreak attach --max-pending 4"
-T=120 run nbdcopy -C 4 -R 64 --request-size=65536 "$SMALL_URI" "$TEST_TMP/small.img"
-head -c $((32 << 20)) "$TEST_TMP/small.img" | cmp - "$TEST_TMP/src.img" || die "copy through a 4-request attach differs"
-ok "backpressure: nbdcopy -C 4 -R 64 through an attach holding at most 4 requests (64 MiB of buffers) reads the same 32 MiB"
+[ $rc -eq 0 ] || _fail_start "$SPAWNED_PID" "$SPAWNED_LOG" $rc "firebreak attach --max-pending 1"
+T=60 run nbdcopy -C 4 -R 64 --request-size=65536 "$SMALL_URI" "$TEST_TMP/small.img"
+head -c $((32 << 20)) "$TEST_TMP/small.img" | cmp - "$TEST_TMP/src.img" || die "copy through a 1-request attach differs"
+ok "backpressure: nbdcopy -C 4 -R 64 through an attach holding at most 1 request (64 MiB of buffers) reads the same 32 MiB"
 
 # ---- the node's own errors pass through ----
 # A write larger than the node's replication limit (or whatever the node answers for it): the
