@@ -76,8 +76,7 @@ Status StatusFromNbdError(uint32_t error, std::string_view message) {
       return Status::IOError("server replied errno " + std::to_string(error), what);
     default:
       // NBD.md 1.6: clients treat values they do not know as EINVAL.
-      return Status::InvalidArgument("server replied unknown error " + std::to_string(error),
-                                     what);
+      return Status::InvalidArgument("server replied unknown error " + std::to_string(error), what);
   }
 }
 
