@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <deque>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -83,6 +84,11 @@ struct ReplNode::Vol {
   std::atomic<bool> primary{false};
   // VolumeNode::LocalReadsUntil after the newest input, for MayReadLocally on NBD loops.
   std::atomic<int64_t> local_reads_until_ns{0};
+  // Client requests held back while the primary has ops_in_flight_max ops: every connection
+  // may have its own full window, and the sum must wait here, not fail with ENOSPC. Bounded
+  // by the connections' own windows; admitted in arrival order as ops complete.
+  std::deque<repl::ClientRequest> held;
+  bool admitting = false;
 };
 
 // One disk action, run on a worker; its completion goes back to the replication loop.
@@ -330,10 +336,31 @@ void ReplNode::Submit(std::string_view volume, repl::ClientRequest request, Done
     }
     request.id = next_request_++;
     waiting_.emplace(request.id, std::move(done));
-    repl::Actions actions;
-    it->second->node->OnClientRequest(Now(), request, actions);
-    Perform(*it->second, actions);
+    Vol& vol = *it->second;
+    vol.held.push_back(std::move(request));
+    Admit(vol);
   });
+}
+
+bool ReplNode::Full(const Vol& vol) const {
+  const repl::Primary* p = vol.node->IsPrimary() ? vol.node->primary() : nullptr;
+  return p != nullptr && p->ops_in_flight() >= knobs_.ops_in_flight_max;
+}
+
+void ReplNode::Admit(Vol& vol) {
+  if (vol.admitting) return;  // Perform below re-enters through the completions it runs
+  vol.admitting = true;
+  // Reads never count against the limit; anything else waits for room. A node that is not
+  // primary answers at once (NotServedHere: the connection closes and the client re-sends).
+  while (!vol.held.empty() &&
+         (vol.held.front().kind == repl::OpKind::kRead || !Full(vol))) {
+    repl::ClientRequest request = std::move(vol.held.front());
+    vol.held.pop_front();
+    repl::Actions actions;
+    vol.node->OnClientRequest(Now(), request, actions);
+    Perform(vol, actions);
+  }
+  vol.admitting = false;
 }
 
 void ReplNode::Perform(Vol& vol, repl::Actions& actions) {
@@ -363,6 +390,7 @@ void ReplNode::Perform(Vol& vol, repl::Actions& actions) {
     }
   }
   actions.clear();
+  if (!vol.held.empty()) Admit(vol);  // an input may have finished ops: room for more
   // The role flag must follow every input at once (the catalog refuses GO by it); the full
   // status snapshot is rebuilt on the tick, off the per-request path.
   vol.primary.store(vol.node->IsPrimary(), std::memory_order_release);

@@ -98,6 +98,8 @@ class ReplNode {
   void Perform(Vol& vol, repl::Actions& actions);
   void RunDisk(Vol& vol, repl::Action action);
   bool TryAsyncWrite(Vol& vol, repl::Action& action);
+  bool Full(const Vol& vol) const;  // the primary holds ops_in_flight_max ops
+  void Admit(Vol& vol);             // feeds held client requests while there is room
   void OnDiskDone(Vol& vol, repl::IoId io, Status status, repl::Payload data);
   void OnPeerMessage(repl::NodeId from, repl::Message message);
   void OnCoordinatorReply(const coord::Reply& reply);
