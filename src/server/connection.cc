@@ -111,6 +111,11 @@ void Connection::EnterTransmission(nbd::Negotiated negotiated) {
     volume_ = ctx_.volumes.FindVolume(negotiated_.export_info.name);
     FB_ASSERT(volume_ != nullptr);  // the catalog only offers volumes we serve
     FB_ASSERT(volume_->size_bytes() == negotiated_.export_info.size_bytes);
+    if (ctx_.repl != nullptr) {
+      auto handle = ctx_.repl->FindVolume(volume_->name());
+      FB_ASSERT(handle.has_value());  // the catalog offers only this node's volumes
+      repl_volume_ = *handle;
+    }
   }
   handshake_.reset();
   handshake_done_ = true;
@@ -262,7 +267,7 @@ void Connection::Submit(Op* op) {
   if (ctx_.repl != nullptr && r.type != nbd::kCmdBlockStatus) {
     // The leased primary answers reads from its own copy (every acknowledged write is in it);
     // Finish checks the lease again, so the whole read happened inside it.
-    if (r.type != nbd::kCmdRead || !ctx_.repl->MayReadLocally(volume_->name())) {
+    if (r.type != nbd::kCmdRead || !ctx_.repl->MayReadLocally(repl_volume_)) {
       return SubmitReplicated(op);
     }
     op->lease_read = true;
@@ -306,7 +311,7 @@ void Connection::SubmitReplicated(Op* op) {
   }
   if (r.type == nbd::kCmdWrite) op->data.Reset();  // the copy travels; free the buffer now
   op->keep_alive = shared_from_this();
-  ctx_.repl->Submit(volume_->name(), std::move(request), [op](repl::ReplyToClient reply) {
+  ctx_.repl->Submit(repl_volume_, std::move(request), [op](repl::ReplyToClient reply) {
     auto keep = std::move(op->keep_alive);
     auto executor = keep->socket_.get_executor();
     asio::post(executor, [op, keep = std::move(keep), reply = std::move(reply)]() mutable {
@@ -341,13 +346,9 @@ void Connection::Op::OnRouted(Status routed) {
 // Aligned writes go to the loop's io_uring: no worker hand-off, one submission per burst.
 bool Connection::TryAsyncWrite(Op* op) {
   const nbd::Request& r = op->request;
-  // Large writes stay on the workers: pinning and mapping a megabyte of pages is work better
-  // spread over both cores than done on the loop that also serves the socket.
-  if (r.length == 0 || r.length > kAsyncWriteMaxBytes) return false;
-  env::File* file = volume_->PrepareAsyncWrite(r.offset, r.length);
-  if (file == nullptr) return false;
   const bool fua = (r.flags & nbd::kCmdFlagFua) != 0;
-  return ctx_.loop.TryWrite(*file, r.offset, {op->data.data(), op->data.size()}, fua, op);
+  return ctx_.loop.TryVolumeWrite(*volume_, r.offset, {op->data.data(), op->data.size()}, fua,
+                                  op);
 }
 
 void Connection::Op::OnIoDone(Status io_status, size_t bytes) {
@@ -376,7 +377,7 @@ void Connection::OnWorkerDone(Op* op) {
 
 void Connection::Finish(Op* op) {
   const nbd::Request& r = op->request;
-  if (op->lease_read && op->status.ok() && !ctx_.repl->MayReadLocally(volume_->name())) {
+  if (op->lease_read && op->status.ok() && !ctx_.repl->MayReadLocally(repl_volume_)) {
     op->status = repl::NotServedHere("the primary lease ended during a local read");
   }
   if (ctx_.repl != nullptr && op->status.code() == Code::kUnavailable) {

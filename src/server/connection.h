@@ -114,6 +114,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   nbd::Negotiated negotiated_;
   store::Volume* volume_ = nullptr;
+  size_t repl_volume_ = 0;  // ReplNode::VolumeHandle of volume_ (replicated volumes)
   bool disconnecting_ = false;  // NBD_CMD_DISC seen: finish in-flight work, then close
 
   std::vector<std::unique_ptr<Op>> all_ops_;

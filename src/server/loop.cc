@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "base/assert.h"
+#include "server/limits.h"
 #include "server/log.h"
 
 namespace fb::server {
@@ -36,6 +37,15 @@ bool Loop::TryWrite(env::File& file, uint64_t offset, std::span<const uint8_t> s
     });
   }
   return true;
+}
+
+bool Loop::TryVolumeWrite(store::Volume& volume, uint64_t offset,
+                          std::span<const uint8_t> source, bool fua, IoWaiter* waiter) {
+  // Large writes stay on the workers: pinning and mapping a megabyte of pages is work better
+  // spread over both cores than done on the loop that also serves the socket.
+  if (source.empty() || source.size() > kAsyncWriteMaxBytes) return false;
+  env::File* file = volume.PrepareAsyncWrite(offset, source.size());
+  return file != nullptr && TryWrite(*file, offset, source, fua, waiter);
 }
 
 void Loop::WatchCompletions() {

@@ -10,6 +10,7 @@
 #include <asio.hpp>
 
 #include "env/io_queue.h"
+#include "store/volume.h"
 
 namespace fb::server {
 
@@ -31,6 +32,10 @@ class Loop {
   // Queues a write; false when it must go through a worker instead.
   bool TryWrite(env::File& file, uint64_t offset, std::span<const uint8_t> source, bool fua,
                 IoWaiter* waiter);
+  // The same for a data write to `volume` (NBD requests and replication alike): only small
+  // ones, at offsets and buffers the volume can take directly (Volume::PrepareAsyncWrite).
+  bool TryVolumeWrite(store::Volume& volume, uint64_t offset, std::span<const uint8_t> source,
+                      bool fua, IoWaiter* waiter);
   // After the io_context stopped: waits for the kernel to finish every write (their buffers
   // must outlive them) and tells the waiters.
   void Drain();

@@ -76,7 +76,7 @@ uint64_t BootId() {
 
 struct ReplNode::Vol {
   std::string name;
-  size_t index = 0;  // into status_
+  size_t index = 0;  // into vols_ and status_ (its VolumeHandle)
   repl::VolumeGeometry geometry;
   store::Volume* volume = nullptr;
   std::unique_ptr<ReplStateFile> state_file;
@@ -325,18 +325,18 @@ void ReplNode::MaybeWriteStatusFile() {
                                      &status_write_in_flight_));
 }
 
-void ReplNode::Submit(std::string_view volume, repl::ClientRequest request, Done done) {
-  asio::post(io_, [this, name = std::string(volume), request = std::move(request),
-                   done = std::move(done)]() mutable {
-    auto it = by_name_.find(name);
-    if (it == by_name_.end()) {
-      repl::ReplyToClient reply;
-      reply.status = Status::NotFound("volume not on this node", name);
-      return done(std::move(reply));
-    }
+std::optional<ReplNode::VolumeHandle> ReplNode::FindVolume(std::string_view name) const {
+  auto it = by_name_.find(name);
+  if (it == by_name_.end()) return std::nullopt;
+  return it->second->index;
+}
+
+void ReplNode::Submit(VolumeHandle volume, repl::ClientRequest request, Done done) {
+  FB_ASSERT(volume < vols_.size());
+  asio::post(io_, [this, volume, request = std::move(request), done = std::move(done)]() mutable {
     request.id = next_request_++;
     waiting_.emplace(request.id, std::move(done));
-    Vol& vol = *it->second;
+    Vol& vol = *vols_[volume];
     vol.held.push_back(std::move(request));
     Admit(vol);
   });
@@ -423,15 +423,12 @@ class ReplNode::AsyncWrite final : public IoWaiter {
 
 bool ReplNode::TryAsyncWrite(Vol& vol, repl::Action& action) {
   auto* w = std::get_if<repl::DiskWrite>(&action);
-  if (w == nullptr || w->op != repl::WriteOp::kWrite || w->length > kAsyncWriteMaxBytes) {
-    return false;
-  }
+  if (w == nullptr || w->op != repl::WriteOp::kWrite) return false;
   FB_ASSERT(w->data && w->data->size() == w->length);
-  env::File* file = vol.volume->PrepareAsyncWrite(w->offset, w->length);
-  if (file == nullptr) return false;
   auto* pending = new AsyncWrite(this, &vol, std::move(*w));
   const repl::DiskWrite& q = pending->write();
-  if (!loop_.TryWrite(*file, q.offset, {q.data->data(), q.data->size()}, q.fua, pending)) {
+  if (!loop_.TryVolumeWrite(*vol.volume, q.offset, {q.data->data(), q.data->size()}, q.fua,
+                            pending)) {
     *w = pending->Take();
     delete pending;
     return false;
@@ -519,10 +516,9 @@ bool ReplNode::IsPrimary(std::string_view volume) const {
   return it != by_name_.end() && it->second->primary.load(std::memory_order_acquire);
 }
 
-bool ReplNode::MayReadLocally(std::string_view volume) const {
-  auto it = by_name_.find(volume);
-  if (it == by_name_.end()) return false;
-  return Now().ns < it->second->local_reads_until_ns.load(std::memory_order_acquire);
+bool ReplNode::MayReadLocally(VolumeHandle volume) const {
+  FB_ASSERT(volume < vols_.size());
+  return Now().ns < vols_[volume]->local_reads_until_ns.load(std::memory_order_acquire);
 }
 
 std::string ReplNode::Refusal(std::string_view volume) const {

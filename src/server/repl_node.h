@@ -3,8 +3,8 @@
 // their actions: peer messages through PeerTransport, coordinator requests through CoordClient,
 // disk I/O on the disk workers against the local store::Volume, durable metadata through the
 // repl state file, and client replies back to the NBD connection that asked.
-// Threading: Submit, IsPrimary, MayReadLocally, Refusal and Snapshot may be called from any thread; all else
-// runs on the replication loop.
+// Threading: FindVolume, Submit, IsPrimary, MayReadLocally, Refusal and Snapshot may be
+// called from any thread; all else runs on the replication loop.
 #pragma once
 
 #include <atomic>
@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -69,13 +70,17 @@ class ReplNode {
   Status Start();
   void Stop();
 
-  // Any thread. `done` runs on the replication loop: post to your own loop from it.
-  void Submit(std::string_view volume, repl::ClientRequest request, Done done);
+  // A volume's handle for the per-request calls below, resolved once per connection (the
+  // set of volumes is constant after Start, so no lookup by name on the I/O path).
+  using VolumeHandle = size_t;
+  std::optional<VolumeHandle> FindVolume(std::string_view name) const;
+  // `done` runs on the replication loop: post to your own loop from it.
+  void Submit(VolumeHandle volume, repl::ClientRequest request, Done done);
   bool IsPrimary(std::string_view volume) const;
   // True while this node holds the primary lease for `volume`: a read may then be answered
   // from the local store directly (see VolumeNode::LocalReadsUntil). Check it before the
   // read starts AND after it ends; the read is then inside the lease.
-  bool MayReadLocally(std::string_view volume) const;
+  bool MayReadLocally(VolumeHandle volume) const;
   // "" when this node serves `volume` now; else why not and where to go.
   std::string Refusal(std::string_view volume) const;
   std::vector<ReplVolumeStatus> Snapshot() const;
