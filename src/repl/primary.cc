@@ -159,14 +159,25 @@ void Primary::MaybeHandOver(Instant now, Actions& out) {
   // promotes the target without waiting out our lease.
   lease_.Drop();
   handover_sent_ = true;
+  coord::ConfigChange req = NewChange();
+  req.new_in_sync = in_sync_;
+  req.handover_to = *handover_;
+  SendChange(now, req, out);
+}
+
+coord::ConfigChange Primary::NewChange() {
   coord::ConfigChange req;
   req.node = ctx_.self;
   req.incarnation = ctx_.incarnation;
   req.volume = ctx_.geometry.volume;
   req.expected_epoch = epoch_;
   req.request_id = next_request_id_++;
-  req.new_in_sync = in_sync_;
-  req.handover_to = *handover_;
+  return req;
+}
+
+void Primary::SendChange(Instant now, const coord::ConfigChange& req, Actions& out) {
+  FB_ASSERT(!pending_change_);  // one compare-and-set at a time
+  FB_ASSERT(Has(req.new_in_sync, ctx_.self));
   pending_change_ = PendingChange{req, now};
   out.push_back(SendToCoordinator{req});
 }
@@ -572,12 +583,6 @@ void Primary::MaybeFinishResync(Instant now, NodeId p, Actions& out) {
 
 void Primary::MaybeRequestChange(Instant now, Actions& out) {
   if (pending_change_ || deposed()) return;
-  coord::ConfigChange req;
-  req.node = ctx_.self;
-  req.incarnation = ctx_.incarnation;
-  req.volume = ctx_.geometry.volume;
-  req.expected_epoch = epoch_;
-  req.request_id = next_request_id_++;
   NodeMask ejecting = 0;
   NodeId joining = kNoNode;
   for (NodeId p = 0; p < kMaxNodes; ++p) {
@@ -588,6 +593,7 @@ void Primary::MaybeRequestChange(Instant now, Actions& out) {
       joining = p;
     }
   }
+  coord::ConfigChange req = NewChange();
   if (ejecting != 0) {  // shrinking first: acks may be waiting for it
     req.new_in_sync = in_sync_ & ~ejecting;
   } else if (joining != kNoNode) {
@@ -597,9 +603,7 @@ void Primary::MaybeRequestChange(Instant now, Actions& out) {
   } else {
     return;
   }
-  FB_ASSERT(Has(req.new_in_sync, ctx_.self));
-  pending_change_ = PendingChange{req, now};
-  out.push_back(SendToCoordinator{req});
+  SendChange(now, req, out);
 }
 
 void Primary::Joined(Instant now, NodeId p, Actions& out) {

@@ -132,6 +132,9 @@ class Primary {
   void MaybeFinishResync(Instant now, NodeId peer, Actions& out);
   void MaybeRequestChange(Instant now, Actions& out);
   void MaybeHandOver(Instant now, Actions& out);
+  // A compare-and-set from this tenure's epoch (ids filled in), and sending one.
+  coord::ConfigChange NewChange();
+  void SendChange(Instant now, const coord::ConfigChange& req, Actions& out);
   void AdoptRecord(Instant now, const coord::VolumeRecord& record, Actions& out);
   void Joined(Instant now, NodeId peer, Actions& out);
   void ReportHealth(Actions& out) const;
