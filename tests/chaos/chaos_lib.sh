@@ -448,6 +448,43 @@ images_identical() {
   done
 }
 
+# verify_every_copy: ACK of the writer's ledger on every node's image file.
+verify_every_copy() {
+  local id
+  for id in "${NODE_IDS[@]}"; do
+    if verify_ledger --ledger "$WRITER_LEDGER" --image "$CLUSTER_DIR/$id/volumes/$VOL.img"; then
+      ok "ACK on $id's copy: $VERIFY_OUT"
+    else
+      soft_fail "ACK on $id's copy: $VERIFY_OUT"
+    fi
+  done
+}
+
+# check_writer_run: after stop_writer, the writer's exit status and NOEIO (no error reply);
+# notes its summary and sets WRITER_GAP (its longest gap between two acks, in seconds).
+check_writer_run() {
+  [ "$WRITER_RC" = 0 ] || soft_fail "writer exited $WRITER_RC: $(tail -3 "$WRITER_LOG" | tr '\n' ' ')"
+  WRITER_GAP=$(summary_field max_ack_gap_s)
+  note "writer: acked $(summary_field acked), unknown $(summary_field unknown), error replies $(summary_field errors), reconnects $(summary_field reconnects), longest ack gap ${WRITER_GAP}s"
+  [ "$(summary_field errors)" = 0 ] ||
+    soft_fail "NOEIO: $(summary_field errors) writes got an error reply: $(summary_json error_samples)"
+}
+
+# check_primary_and_conv: ACK/MONO of the ledger read through the current primary, then CONV
+# (every copy byte-identical) once every node is back in sync.
+check_primary_and_conv() {
+  if verify_ledger --ledger "$WRITER_LEDGER"; then
+    ok "ACK/MONO on the final primary: $VERIFY_OUT"
+  else
+    soft_fail "ACK/MONO on the final primary: $VERIFY_OUT"
+  fi
+  if wait_until 30 status_ok && wait_until 15 images_identical; then
+    ok "CONV: $VOL.img byte-identical on ${NODE_IDS[*]}"
+  else
+    soft_fail "CONV: not in sync or images differ: $(status_text)"
+  fi
+}
+
 # ---------------------------------------------------------------------------------------------
 # firebreak attach (the failover-transparent local endpoint).
 

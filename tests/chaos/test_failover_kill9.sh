@@ -170,13 +170,7 @@ EOF
 )
     soft_fail "CONV: images differ after resync with the writer stopped: $diffs"
   fi
-  for id in "${NODE_IDS[@]}"; do
-    if verify_ledger --ledger "$WRITER_LEDGER" --image "$CLUSTER_DIR/$id/volumes/$VOL.img"; then
-      ok "ACK on $id's copy: $VERIFY_OUT"
-    else
-      soft_fail "ACK on $id's copy: $VERIFY_OUT"
-    fi
-  done
+  verify_every_copy
 fi
 note "summary: nodes $NODES, RTO ${RTO:-none}s, longest ack gap $(summary_field max_ack_gap_s)s, resync $resync_bytes bytes for $dirty_bytes dirty"
 finish

@@ -74,12 +74,6 @@ if wait_until 20 images_identical; then
 else
   soft_fail "CONV: images differ after resync with the writer stopped"
 fi
-for id in "${NODE_IDS[@]}"; do
-  if verify_ledger --ledger "$WRITER_LEDGER" --image "$CLUSTER_DIR/$id/volumes/$VOL.img"; then
-    ok "ACK on $id's copy: $VERIFY_OUT"
-  else
-    soft_fail "ACK on $id's copy: $VERIFY_OUT"
-  fi
-done
+verify_every_copy
 note "summary: resync $resync_bytes bytes for $changed_bytes changed, $ever_bytes ever written"
 finish

@@ -64,21 +64,9 @@ fi
 before=$(acks_so_far)
 wait_until 10 acks_at_least $((before + 1000)) || soft_fail "writer stalled after the upgrade"
 stop_writer
-[ "$WRITER_RC" = 0 ] || soft_fail "writer exited $WRITER_RC: $(tail -3 "$WRITER_LOG" | tr '\n' ' ')"
-gap=$(summary_field max_ack_gap_s)
-note "writer: acked $(summary_field acked), unknown $(summary_field unknown), error replies $(summary_field errors), reconnects $(summary_field reconnects), longest ack gap ${gap}s"
-[ "$(summary_field errors)" = 0 ] ||
-  soft_fail "NOEIO: $(summary_field errors) writes got an error reply: $(summary_json error_samples)"
+check_writer_run
+gap=$WRITER_GAP
 fgt "$gap" "$STALL_FAIL_S" && soft_fail "longest stall ${gap}s > ${STALL_FAIL_S}s"
-if verify_ledger --ledger "$WRITER_LEDGER"; then
-  ok "ACK/MONO on the final primary: $VERIFY_OUT"
-else
-  soft_fail "ACK/MONO on the final primary: $VERIFY_OUT"
-fi
-if wait_until 30 status_ok && wait_until 15 images_identical; then
-  ok "CONV: $VOL.img byte-identical on ${NODE_IDS[*]}"
-else
-  soft_fail "CONV: not in sync or images differ: $(status_text)"
-fi
+check_primary_and_conv
 note "summary: nodes $NODES, every node and the coordinator restarted from a new binary, longest ack gap ${gap}s, errors $(summary_field errors)"
 finish

@@ -51,11 +51,8 @@ switch_to "$THIRD"
 
 sleep 1
 stop_writer
-[ "$WRITER_RC" = 0 ] || soft_fail "writer exited $WRITER_RC: $(tail -3 "$WRITER_LOG" | tr '\n' ' ')"
-gap=$(summary_field max_ack_gap_s)
-note "writer: acked $(summary_field acked), unknown $(summary_field unknown), error replies $(summary_field errors), reconnects $(summary_field reconnects), longest ack gap ${gap}s"
-[ "$(summary_field errors)" = 0 ] ||
-  soft_fail "NOEIO: $(summary_field errors) writes got an error reply: $(summary_json error_samples)"
+check_writer_run
+gap=$WRITER_GAP
 if fgt "$gap" "$STALL_FAIL_S"; then
   soft_fail "longest stall ${gap}s > ${STALL_FAIL_S}s"
 elif fgt "$gap" "$STALL_WARN_S"; then
@@ -63,15 +60,6 @@ elif fgt "$gap" "$STALL_WARN_S"; then
 else
   ok "longest stall ${gap}s"
 fi
-if verify_ledger --ledger "$WRITER_LEDGER"; then
-  ok "ACK/MONO on the final primary: $VERIFY_OUT"
-else
-  soft_fail "ACK/MONO on the final primary: $VERIFY_OUT"
-fi
-if wait_until 30 status_ok && wait_until 15 images_identical; then
-  ok "CONV: $VOL.img byte-identical on ${NODE_IDS[*]}"
-else
-  soft_fail "CONV: not in sync or images differ: $(status_text)"
-fi
+check_primary_and_conv
 note "summary: nodes $NODES, switchovers $FIRST -> $NEXT -> $THIRD, longest ack gap ${gap}s"
 finish
