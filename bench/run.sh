@@ -16,6 +16,7 @@
 #                    removed at exit unless BENCH_KEEP_IMAGE=1)
 #   BENCH_RESULTS    results directory (bench/results/<UTC timestamp>)
 #   BENCH_TRANSPORT  tcp | unix (tcp)           BENCH_WARM     drop | read | none (drop)
+#   BENCH_FILL       1: write every image once before the jobs (default); 0: preallocate only
 #   BENCH_FIREBREAK_ARGS  extra words for `firebreak serve`
 set -euo pipefail
 BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -49,6 +50,7 @@ RAMP=${BENCH_RAMP:-2}
 ROUNDS=${BENCH_ROUNDS:-1}
 TRANSPORT=${BENCH_TRANSPORT:-tcp}
 WARM=${BENCH_WARM:-drop}
+FILL=${BENCH_FILL:-1}
 RESULTS=${BENCH_RESULTS:-$BENCH_ROOT/results/$(date -u +%Y%m%dT%H%M%SZ)}
 VOL=bench
 
@@ -80,6 +82,17 @@ workload_args() {
   esac
 }
 
+# fill_image FILE: writes every byte of FILE once (zeros, O_DIRECT), so every extent is allocated
+# and written, as on a disk in use. A fresh sparse or fallocate'd file makes the file system
+# allocate or convert an extent on the first write to each block, which costs more than the
+# write itself (and io_uring hands such writes to kernel worker threads); a benchmark on such
+# a file measures ext4, and differently for a fresh cluster than for the reused image.
+fill_image() {
+  [ "$FILL" = 1 ] || return 0
+  fallocate -l "$SIZE_B" "$1"
+  dd if=/dev/zero of="$1" bs=4M count=$((SIZE_B / (4 << 20))) conv=notrunc oflag=direct status=none
+}
+
 # --- The image: one preallocated raw file shared by every server. ---------------------------
 # firebreak keeps a volume's bytes in DIR/volumes/NAME.img (a raw file, docs/on-disk-layout.md);
 # when firebreak is benchmarked it creates the volume and the peers serve that same file.
@@ -100,7 +113,14 @@ else
   [ -e "$IMG" ] && [ "$(stat -c %s "$IMG")" != "$SIZE_B" ] && rm -f "$IMG"
   [ -e "$IMG" ] || truncate -s "$SIZE_B" "$IMG"
 fi
-fallocate -l "$SIZE_B" "$IMG"   # preallocate (keeps existing data)
+# Preallocated and written once (fill_image, below); a reused BENCH_DIR keeps its filled image.
+if [ "$FILL" = 1 ] && [ ! -e "$BDIR/.filled-$SIZE_B" ]; then
+  note "filling $IMG once (every extent written, as on a disk in use)"
+  fill_image "$IMG"
+  touch "$BDIR/.filled-$SIZE_B"
+else
+  fallocate -l "$SIZE_B" "$IMG"   # preallocate (keeps existing data)
+fi
 note "image $IMG ($SIZE), servers: ${SERVERS[*]}, workloads: ${WORKLOADS[*]}, rounds $ROUNDS"
 
 # --- Starting one server at a time. -----------------------------------------------------------
@@ -108,25 +128,57 @@ BENCH_URI=""
 BENCH_PID=""        # the process serving BENCH_URI
 BENCH_CPU_PIDS=""   # the processes whose CPU time is counted (default BENCH_PID)
 
-# start_bench_cluster BASE_PORT: `firebreak up --nodes 2` on fresh sparse images; sets BENCH_N1
-# (the primary's pid) and leaves `up` in SPAWNED_PID.
+# The replicated cluster (firebreak-repl and the attach servers): `firebreak up --nodes 2`
+# in $BDIR/cluster, made once per run with its images filled like the shared image, and
+# started again for each job (a clean stop leaves both copies in sync).
+CLUSTER_DIR=$BDIR/cluster
+CLUSTER_BASE=""
+
+# start_bench_cluster: starts the cluster; sets BENCH_N1 (the primary's pid), BENCH_N1_URI and
+# BENCH_N1_IMG (the primary's image) and leaves `up` in SPAWNED_PID.
 start_bench_cluster() {
-  local cdir=$TEST_TMP/cluster n1=""
-  rm -rf "$cdir"
-  _spawn_server firebreak-up "$FIREBREAK" up --dir "$cdir" --nodes 2 \
-    --volume "$VOL=$SIZE_B" --base-port "$1"
+  local fresh=0
+  if [ -z "$CLUSTER_BASE" ]; then
+    rm -rf "$CLUSTER_DIR"
+    CLUSTER_BASE=$(free_port)
+    fresh=1
+  fi
+  _spawn_server firebreak-up "$FIREBREAK" up --dir "$CLUSTER_DIR" --nodes 2 \
+    --volume "$VOL=$SIZE_B" --base-port "$CLUSTER_BASE"
+  # The primary is whichever node takes NBD_OPT_GO (the other refuses it).
+  local node="" port i
   for _ in $(seq 1 100); do
-    n1=$(pgrep -f -- "$cdir/cluster.toml --node n1" | head -n 1 || true)
-    [ -n "$n1" ] && break
+    for i in 1 2; do
+      port=$((CLUSTER_BASE + i - 1))
+      if nbdinfo --size "nbd://127.0.0.1:$port/$VOL" >/dev/null 2>&1; then node=n$i; break 2; fi
+    done
     sleep 0.1
   done
-  [ -n "$n1" ] || die "firebreak up did not start node n1"
-  BENCH_N1=$n1
+  [ -n "$node" ] || _fail_start "$SPAWNED_PID" "$SPAWNED_LOG" 1 "firebreak up (no primary)"
+  if [ $fresh = 1 ] && [ "$FILL" = 1 ]; then
+    # Fill both copies while the cluster is down, then start it again.
+    stop_server
+    for i in 1 2; do fill_image "$CLUSTER_DIR/n$i/volumes/$VOL.img"; done
+    start_bench_cluster
+    return
+  fi
+  # A restart promotes one node and resyncs the other (a stopped primary's recent regions):
+  # the job starts once both copies are in sync again (status exits 0), not during a resync.
+  local deadline=$((SECONDS + 300))
+  until "$FIREBREAK" status --config "$CLUSTER_DIR/cluster.toml" >/dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || die "the bench cluster did not get back in sync within 300 s"
+    sleep 0.2
+  done
+  BENCH_N1=$(pgrep -f -- "$CLUSTER_DIR/cluster.toml --node $node" | head -n 1 || true)
+  [ -n "$BENCH_N1" ] || die "firebreak up: no process for node $node"
+  BENCH_N1_URI="nbd://127.0.0.1:$port/$VOL"
+  BENCH_N1_IMG=$CLUSTER_DIR/$node/volumes/$VOL.img
 }
 
 start_bench_server() {
   local s=$1 port sock=$TEST_TMP/bench.sock addr uri
   BENCH_CPU_PIDS=""
+  WARM_IMG=$IMG
   rm -f "$sock"
   port=$(free_port)
   if [ "$TRANSPORT" = unix ] || [ "$s" = firebreak-attach-unix ]; then
@@ -148,21 +200,19 @@ start_bench_server() {
       # is mirrored to n2 before n1 acknowledges it. The client talks to n1, the primary; the
       # CPU column counts n1 only. Ports base, base+100 and base+200 must be free.
       [ "$TRANSPORT" = tcp ] || die "firebreak-repl runs over tcp only"
-      start_bench_cluster "$port"
+      start_bench_cluster
       BENCH_PID=$BENCH_N1
+      uri=$BENCH_N1_URI
+      WARM_IMG=$BENCH_N1_IMG
       ;;
     firebreak-attach | firebreak-attach-unix)
       # firebreak-repl's cluster with `firebreak attach` in front: the client talks to attach
       # (tcp or unix as BENCH_TRANSPORT says; always unix for -unix), attach to n1 over TCP.
       # The CPU column counts attach and n1, so CPU/GiB compares with firebreak-repl's n1.
-      local base
-      base=$(free_port)
-      start_bench_cluster "$base"
-      local rc=0
-      wait_ready "$SPAWNED_PID" "nbd://127.0.0.1:$base/$VOL" || rc=$?
-      [ $rc -eq 0 ] || _fail_start "$SPAWNED_PID" "$SPAWNED_LOG" $rc "firebreak up"
+      start_bench_cluster
+      WARM_IMG=$BENCH_N1_IMG
       if [[ $uri == nbd+unix:* ]]; then addr=(--socket "$sock"); else addr=(--listen "127.0.0.1:$port"); fi
-      _spawn_server firebreak-attach "$FIREBREAK" attach --config "$TEST_TMP/cluster/cluster.toml" \
+      _spawn_server firebreak-attach "$FIREBREAK" attach --config "$CLUSTER_DIR/cluster.toml" \
         --volume "$VOL" "${addr[@]}"
       BENCH_PID=$SPAWNED_PID
       BENCH_CPU_PIDS="$SPAWNED_PID $BENCH_N1"
@@ -193,11 +243,11 @@ start_bench_server() {
 warm_cache() {
   case "$WARM" in
     drop)
-      sync "$IMG"
-      dd if="$IMG" iflag=nocache count=0 status=none
-      dd if="$IMG" of=/dev/null bs=1M status=none
+      sync "$WARM_IMG"
+      dd if="$WARM_IMG" iflag=nocache count=0 status=none
+      dd if="$WARM_IMG" of=/dev/null bs=1M status=none
       ;;
-    read) dd if="$IMG" of=/dev/null bs=1M status=none ;;
+    read) dd if="$WARM_IMG" of=/dev/null bs=1M status=none ;;
     none) ;;
     *) die "BENCH_WARM must be drop, read or none" ;;
   esac
@@ -246,7 +296,7 @@ run_job() {
 {
   echo "{"
   echo "\"date_utc\": \"$(date -u +%FT%TZ)\", \"size\": $SIZE_B, \"runtime\": $RUNTIME, \"ramp\": $RAMP,"
-  echo "\"rounds\": $ROUNDS, \"transport\": \"$TRANSPORT\", \"warm\": \"$WARM\", \"image\": \"$IMG\","
+  echo "\"rounds\": $ROUNDS, \"transport\": \"$TRANSPORT\", \"warm\": \"$WARM\", \"fill\": $FILL, \"image\": \"$IMG\","
   echo "\"servers\": [$(printf '"%s",' "${SERVERS[@]}" | sed 's/,$//')],"
   echo "\"workloads\": [$(printf '"%s",' "${WORKLOADS[@]}" | sed 's/,$//')],"
   echo "\"kernel\": \"$(uname -r)\", \"nproc\": $(nproc),"

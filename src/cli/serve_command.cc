@@ -63,14 +63,22 @@ int RunClusterNode(const ServeFlags& f) {
   auto volumes = OpenNodeVolumes(*config, *index);
   if (!volumes.ok()) return Fail(volumes.status());
   server::ReplNode repl(*config, repl::NodeId(*index), **volumes, node.dir);
-  if (Status s = repl.Start(); !s.ok()) return Fail(s);
   server::ServerOptions options;
   options.listen = {node.nbd};
-  options.io_threads = f.io_threads > 0 ? f.io_threads : 2;
+  // One loop by default: it carries the replication core too, and every write of every
+  // volume passes through that one state machine anyway. More loops only add parallel
+  // local reads, at a thread hop per write for the connections they take.
+  options.io_threads = f.io_threads > 0 ? f.io_threads : 1;
   options.disk_workers = f.disk_workers;
   options.repl = &repl;
   server::VolumeCatalog catalog(**volumes, &repl);
   server::Server srv(options, catalog, catalog);
+  // Stops the replication core before the server (and the loop it runs on) goes away.
+  struct StopRepl {
+    server::ReplNode& repl;
+    ~StopRepl() { repl.Stop(); }
+  } stop_repl{repl};
+  if (Status s = repl.Start(srv.FirstLoop()); !s.ok()) return Fail(s);
   if (Status s = srv.Start(); !s.ok()) return Fail(s);
   server::Log(server::LogLevel::kInfo, "node {} (pid {}) up: nbd {}, repl {}", node.id,
               int(getpid()), node.nbd.ToString(), node.repl.ToString());
@@ -136,7 +144,8 @@ Runner AddServeCommand(CLI::App& app) {
                   "read-only. Repeatable. Default: every volume already in DIR. The first "
                   "volume is also the default export \"\".");
   cmd->add_option("--io-threads", flags->io_threads,
-                  "Event-loop threads (default: one per CPU, at least 2)");
+                  "Event-loop threads (default: one per CPU, at least 2; a cluster node: 1, shared "
+                  "with its replication core)");
   cmd->add_option("--disk-workers", flags->disk_workers,
                   "Threads for blocking disk calls (writes, flushes, uncached reads)")
       ->capture_default_str()

@@ -83,17 +83,24 @@ Primary::Primary(const RoleContext& ctx, const coord::VolumeRecord& record, Inst
 // blocking that write's ack until the coordinator has recorded that it left S; a replica
 // about to be added counts as a member from its final flush on. And only while our lease holds
 // (no one else can have been promoted) and S has at least min_in_sync members.
-bool Primary::MayAcknowledge(const Op& op, Instant now) const {
-  if (deposed() || !lease_.Valid(now) || !op.local_done) return false;
+// AckQuorum: who must have an op before it may be acknowledged now (nothing may be while the
+// lease is gone or S is below min_in_sync); MayAcknowledge: whether `op` has them all.
+std::optional<NodeMask> Primary::AckQuorum(Instant now) const {
+  if (deposed() || !lease_.Valid(now)) return std::nullopt;
   // A replica about to be added may already be in the committed S (the reply can be lost
   // or late), and must hold what a FLUSH made durable: it is required as if it were.
   NodeMask required = in_sync_ | JoinRequested();
   if (knobs_.test_ack_after_primary_only) {
     required = Bit(ctx_.self);  // TEST ONLY: deliberately broken, see knobs.h
   } else if (Count(in_sync_) < int(min_in_sync_)) {
-    return false;
+    return std::nullopt;
   }
   FB_ASSERT(Has(required, ctx_.self));
+  return required;
+}
+
+bool Primary::MayAcknowledge(const Op& op, NodeMask required) const {
+  if (!op.local_done) return false;
   FB_ASSERT(Has(op.done, ctx_.self));
   return (required & ~op.done) == 0;
 }
@@ -121,8 +128,9 @@ uint64_t Primary::FinishedThrough() const {
 }
 
 void Primary::RunAcks(Instant now, Actions& out) {
-  for (auto it = ops_.begin(); it != ops_.end();) {
-    if (!MayAcknowledge(it->second, now)) {
+  const std::optional<NodeMask> required = AckQuorum(now);
+  for (auto it = ops_.begin(); required && it != ops_.end();) {
+    if (!MayAcknowledge(it->second, *required)) {
       ++it;
       continue;
     }

@@ -112,7 +112,8 @@ class Primary {
     Instant sent_at;
   };
 
-  bool MayAcknowledge(const Op& op, Instant now) const;
+  std::optional<NodeMask> AckQuorum(Instant now) const;
+  bool MayAcknowledge(const Op& op, NodeMask required) const;
   void RunAcks(Instant now, Actions& out);
   void StartMutation(Instant now, const ClientRequest& request, Actions& out);
   void StartFlush(Instant now, const ClientRequest& request, Actions& out);

@@ -413,8 +413,9 @@ void Connection::Finish(Op* op) {
   }
   if (!op->send_data) op->data.Reset();
   out_queue_.push_back(op);
-  if (ctx_.router != nullptr) return ScheduleWrite();
-  StartWrite();
+  // Replies finished by the handlers ready in this loop turn (a batch of disk completions,
+  // of replica acks, of routed answers) leave in one gather write, not the first alone.
+  ScheduleWrite();
 }
 
 // Routed replies arrive in batches (one upstream read completes many requests): write them

@@ -85,7 +85,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void SubmitRouted(Op* op);
   void Finish(Op* op);  // encode the reply and queue it
   void StartWrite();
-  void ScheduleWrite();  // StartWrite at the end of this loop turn (routed connections)
+  void ScheduleWrite();  // StartWrite at the end of this loop turn (replies leave in batches)
   void OnWritten(size_t count);
   void RetryLater();
   void MaybeFinishDisconnect();

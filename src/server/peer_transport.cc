@@ -97,6 +97,7 @@ class PeerTransport::Link : public std::enable_shared_from_this<Link> {
   void Connect(uint64_t gen, const Endpoint& endpoint);
   void Up();
   void WatchForClose();
+  void ScheduleWrite();
   void WriteMore();
   void Wrote(size_t bytes);
   void Fail(const std::string& why);
@@ -119,6 +120,7 @@ class PeerTransport::Link : public std::enable_shared_from_this<Link> {
   int backoff_ms_ = kPeerBackoffMsMin;
   bool ever_up_ = false;
   bool failure_logged_ = false;
+  bool write_scheduled_ = false;  // a WriteMore is posted for the end of this loop turn
   Clock::time_point up_since_{};
   Clock::time_point last_progress_{};
 
@@ -214,7 +216,19 @@ void PeerTransport::Link::Send(const repl::Message& message) {
   }
   queued_bytes_ += frame.size();
   queued_.push_back(std::move(frame));
-  WriteMore();
+  ScheduleWrite();
+}
+
+// Frames queued while the handlers ready in this loop turn run (a burst of client writes,
+// or of replica acks for one batch of disk completions) leave in one gather write: writing
+// the first at once would cost a system call, and a wake-up of the peer, for it alone.
+void PeerTransport::Link::ScheduleWrite() {
+  if (write_scheduled_ || writing_) return;
+  write_scheduled_ = true;
+  asio::post(socket_.get_executor(), [self = shared_from_this(), gen = gen_] {
+    self->write_scheduled_ = false;
+    if (self->Current(gen)) self->WriteMore();
+  });
 }
 
 // One gather write of up to kPeerFramesPerWriteMax frames; the next starts when it completes.

@@ -125,7 +125,7 @@ class ReplNode::DiskTask final : public Task {
     } else {
       FB_UNREACHABLE();
     }
-    asio::post(owner_->io_, [owner = owner_, vol = vol_, io, status = std::move(status),
+    asio::post(owner_->loop_->io(), [owner = owner_, vol = vol_, io, status = std::move(status),
                              data = std::move(data), self = this]() mutable {
       std::unique_ptr<DiskTask> done(self);
       owner->OnDiskDone(*vol, io, std::move(status), std::move(data));
@@ -152,7 +152,10 @@ ReplNode::ReplNode(const config::ClusterConfig& config, repl::NodeId self,
 
 ReplNode::~ReplNode() { Stop(); }
 
-Status ReplNode::Start() {
+Status ReplNode::Start(Loop& loop) {
+  FB_ASSERT(loop_ == nullptr);  // at most once
+  loop_ = &loop;
+  asio::io_context& io = loop.io();
   env::FileSystem& fs = env::PosixFileSystem();
   for (size_t i = 0; i < config_.volumes.size(); ++i) {
     const config::VolumeConfig& vc = config_.volumes[i];
@@ -187,40 +190,39 @@ Status ReplNode::Start() {
     if (repl::NodeId(n) != self_) peers[repl::NodeId(n)] = config_.nodes[n].repl;
   }
   peers_ = std::make_unique<PeerTransport>(
-      io_, self_, peers,
+      io, self_, peers,
       [this](repl::NodeId from, repl::Message m) { OnPeerMessage(from, std::move(m)); });
   FB_TRY(peers_->Listen(config_.nodes[self_].repl));
-  coord_ = std::make_unique<CoordClient>(io_, config_.coordinator, self_,
+  coord_ = std::make_unique<CoordClient>(io, config_.coordinator, self_,
                                          [this](coord::Reply r) { OnCoordinatorReply(r); });
   admin_ = std::make_unique<AdminEndpoint>(
-      io_, AdminSocketPath(data_dir_), [this](const admin::Command& c) { return OnAdmin(c); });
+      io, AdminSocketPath(data_dir_), [this](const admin::Command& c) { return OnAdmin(c); });
   FB_TRY(admin_->Start());
   peers_->Start();
   coord_->Start();
   for (auto& v : vols_) Publish(*v);
+  tick_timer_.emplace(io);
   ArmTick();
-  loop_.Start();
-  thread_ = std::thread([this] {
-    auto guard = asio::make_work_guard(io_);
-    io_.run();
-  });
   return Status::Ok();
 }
 
 void ReplNode::Stop() {
-  if (!thread_.joinable()) return;
-  io_.stop();
-  thread_.join();
+  if (loop_ == nullptr || stopping_) return;
   stopping_ = true;
-  loop_.Drain();  // the kernel finishes the queued writes (their payloads must outlive them)
+  loop_->Drain();  // the kernel finishes the queued writes (their payloads must outlive them)
   if (admin_) admin_->Close();
   workers_.Shutdown();  // their completions land on the stopped loop and are dropped
   if (peers_) peers_->Close();
+  // Nothing of ours may stay on the loop: its owner destroys it after this node stops.
+  tick_timer_.reset();
+  admin_.reset();
+  coord_.reset();
+  peers_.reset();
 }
 
 void ReplNode::ArmTick() {
-  tick_timer_.expires_after(std::chrono::milliseconds(kTickMs));
-  tick_timer_.async_wait([this](const asio::error_code& ec) {
+  tick_timer_->expires_after(std::chrono::milliseconds(kTickMs));
+  tick_timer_->async_wait([this](const asio::error_code& ec) {
     if (ec) return;
     Tick();
     ArmTick();
@@ -333,7 +335,7 @@ std::optional<ReplNode::VolumeHandle> ReplNode::FindVolume(std::string_view name
 
 void ReplNode::Submit(VolumeHandle volume, repl::ClientRequest request, Done done) {
   FB_ASSERT(volume < vols_.size());
-  asio::post(io_, [this, volume, request = std::move(request), done = std::move(done)]() mutable {
+  asio::post(loop_->io(), [this, volume, request = std::move(request), done = std::move(done)]() mutable {
     request.id = next_request_++;
     waiting_.emplace(request.id, std::move(done));
     Vol& vol = *vols_[volume];
@@ -427,7 +429,7 @@ bool ReplNode::TryAsyncWrite(Vol& vol, repl::Action& action) {
   FB_ASSERT(w->data && w->data->size() == w->length);
   auto* pending = new AsyncWrite(this, &vol, std::move(*w));
   const repl::DiskWrite& q = pending->write();
-  if (!loop_.TryVolumeWrite(*vol.volume, q.offset, {q.data->data(), q.data->size()}, q.fua,
+  if (!loop_->TryVolumeWrite(*vol.volume, q.offset, {q.data->data(), q.data->size()}, q.fua,
                             pending)) {
     *w = pending->Take();
     delete pending;

@@ -1,10 +1,15 @@
 // ReplNode: the runtime of one node's replicated volumes. It runs every repl::VolumeNode of
 // this node on ONE event loop (the state machines are single-threaded by design) and performs
 // their actions: peer messages through PeerTransport, coordinator requests through CoordClient,
-// disk I/O on the disk workers against the local store::Volume, durable metadata through the
-// repl state file, and client replies back to the NBD connection that asked.
+// disk I/O on the loop's io_uring or the disk workers against the local store::Volume, durable
+// metadata through the repl state file, and client replies back to the NBD connection that
+// asked.
+// The loop is the NBD server's first loop, not a thread of its own: a client connection on it
+// hands a write to the replication core and gets the reply back without any thread hop
+// (a hop costs two wake-ups and context switches per request, which on a busy machine was
+// most of what replication added to a write).
 // Threading: FindVolume, Submit, IsPrimary, MayReadLocally, Refusal and Snapshot may be
-// called from any thread; all else runs on the replication loop.
+// called from any thread; all else runs on the loop given to Start.
 #pragma once
 
 #include <atomic>
@@ -14,7 +19,6 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -66,8 +70,11 @@ class ReplNode {
            std::string data_dir);
   ~ReplNode();
 
-  // Loads each volume's replication state, connects transports and starts the loop thread.
-  Status Start();
+  // Loads each volume's replication state and sets up transports and timers on `loop`, which
+  // the caller runs (and must outlive this node's Stop).
+  Status Start(Loop& loop);
+  // Call once `loop` no longer runs (or never ran): finishes queued disk writes, stops the
+  // workers and releases every socket and timer on the loop. Idempotent.
   void Stop();
 
   // A volume's handle for the per-request calls below, resolved once per connection (the
@@ -121,11 +128,9 @@ class ReplNode {
   repl::Knobs knobs_;
   repl::NodeIdentity identity_;
 
-  Loop loop_{kIoQueueEntries};      // the replication loop, with its io_uring for writes
-  asio::io_context& io_ = loop_.io();
-  asio::steady_timer tick_timer_{io_};
-  bool stopping_ = false;  // set once the loop thread is gone: late completions are dropped
-  std::thread thread_;
+  Loop* loop_ = nullptr;  // set by Start: the loop everything runs on, with its io_uring
+  std::optional<asio::steady_timer> tick_timer_;
+  bool stopping_ = false;  // set once the loop stopped: late completions are dropped
   std::unique_ptr<PeerTransport> peers_;
   std::unique_ptr<CoordClient> coord_;
   std::unique_ptr<AdminEndpoint> admin_;

@@ -64,6 +64,9 @@ class Server {
   // LoopIo(0). Only with one io thread (a router serves one loop); call before Start().
   void SetRouter(Router* router);
   asio::io_context& LoopIo(size_t index);
+  // A cluster node runs its replication core (ReplNode) on the first loop, so connections
+  // there reach it without a thread hop.
+  Loop& FirstLoop() { return *loops_[0]; }
 
  private:
   void Accept(net::Socket socket);
