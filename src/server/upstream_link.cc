@@ -14,8 +14,6 @@ namespace {
 // Holds one whole option reply or non-data reply chunk plus its header, as the codecs need.
 static_assert(kReadBufferBytes >= nbd::kChunkHeaderBytes + nbd::kMaxReplyChunkBytes);
 static_assert(kReadBufferBytes >= nbd::kOptionReplyHeaderBytes + nbd::kMaxClientOptionReplyBytes);
-// Requests waiting for a piggyback beyond this are sent at once.
-constexpr size_t kMaxPiggybackBytes = 64 * 1024;
 
 }  // namespace
 
@@ -103,7 +101,6 @@ void UpstreamLink::OnRead(size_t n) {
   } else {
     owner_->OnLinkProgress(id_);
     if (!closed_) DecodeReplies();
-    if (piggyback_) FlushNow();  // what was queued since leaves with this turn's replies
   }
   ReadMore();
 }
@@ -152,8 +149,7 @@ void UpstreamLink::DecodeReplies() {
 
 // ---- Output --------------------------------------------------------------------------------
 
-void UpstreamLink::Queue(const nbd::Request& request, std::span<const uint8_t> payload,
-                         bool piggyback) {
+void UpstreamLink::Queue(const nbd::Request& request, std::span<const uint8_t> payload) {
   FB_ASSERT(up_);
   FB_ASSERT(payload.size() == nbd::PayloadLength(request));
   if (closed_) return;
@@ -165,16 +161,7 @@ void UpstreamLink::Queue(const nbd::Request& request, std::span<const uint8_t> p
   if (!payload.empty()) {
     std::memcpy(pending_.data() + at + nbd::kRequestHeaderBytes, payload.data(), payload.size());
   }
-  if (piggyback && pending_.size() < kMaxPiggybackBytes) {
-    piggyback_ = true;
-    return;
-  }
   ScheduleFlush();
-}
-
-void UpstreamLink::FlushNow() {
-  piggyback_ = false;
-  Flush();
 }
 
 // Everything queued in this turn of the loop leaves in one write.
@@ -189,7 +176,6 @@ void UpstreamLink::ScheduleFlush() {
 
 void UpstreamLink::Flush() {
   if (closed_ || write_active_ || pending_.empty() || !socket_.is_open()) return;
-  piggyback_ = false;
   std::swap(pending_, writing_);
   pending_.clear();
   write_active_ = true;

@@ -53,13 +53,8 @@ class UpstreamLink : public std::enable_shared_from_this<UpstreamLink> {
   // Abortive (RST): for a link we leave or that broke. No callback runs afterwards.
   void Close();
   // Appends a request (28-byte header and a copy of the WRITE payload) to what leaves at the
-  // end of this loop turn. Only once up. With `piggyback`, the owner expects a reply from this
-  // node within microseconds: the request then leaves with the next batch of replies' turn
-  // (or when kMaxPiggybackBytes are waiting, or at FlushNow), saving a socket write and a
-  // wake-up of the node per request when both directions are busy.
-  void Queue(const nbd::Request& request, std::span<const uint8_t> payload, bool piggyback);
-  // Sends whatever waits for a piggyback (the owner's tick calls it, bounding the wait).
-  void FlushNow();
+  // end of this loop turn. Only once up.
+  void Queue(const nbd::Request& request, std::span<const uint8_t> payload);
 
   attach::ConnId id() const { return id_; }
 
@@ -96,7 +91,6 @@ class UpstreamLink : public std::enable_shared_from_this<UpstreamLink> {
   std::vector<uint8_t> writing_;
   bool write_active_ = false;
   bool flush_posted_ = false;
-  bool piggyback_ = false;  // pending_ waits for the next reply batch
 };
 
 }  // namespace fb::server

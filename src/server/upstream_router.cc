@@ -15,13 +15,6 @@ namespace {
 
 attach::Instant Now() { return env::SystemClock().Now(); }
 
-// A send may wait for the next batch of replies only while at least this many requests are out
-// and a reply arrived this recently: the next reply is then a fraction of a round trip away
-// (about RTT / 8), so a deep queue stays full. With fewer out, waiting for the next reply
-// would cost a whole round trip and starve a shallow queue: those go out at once.
-constexpr uint32_t kPiggybackMinInflight = 8;
-constexpr int64_t kPiggybackReplyWindowNs = 200'000;
-
 std::vector<std::string> NodeIds(const std::vector<UpstreamNode>& nodes) {
   std::vector<std::string> ids;
   for (const UpstreamNode& n : nodes) ids.push_back(n.id);
@@ -70,8 +63,6 @@ void UpstreamRouter::Tick() {
   forwarder_.Tick(now_, actions);
   Perform(actions);
   GiveBack(std::move(actions));
-  // Bounds how long a piggybacked send can wait when replies stop coming.
-  if (auto it = links_.find(forwarder_.upstream()); it != links_.end()) it->second->FlushNow();
   tick_timer_.expires_after(std::chrono::nanoseconds(options_.tick_ns));
   tick_timer_.async_wait([this](const asio::error_code& ec) {
     if (!ec) Tick();
@@ -138,12 +129,7 @@ void UpstreamRouter::DoSend(const attach::Send& send) {
   if (io.runs != nullptr) io.runs->clear();
   nbd::Request wire = request;
   wire.cookie = send.cookie;
-  // Replies are flowing and others are out: this one can leave with the next reply batch's
-  // turn instead of a socket write (and a wake-up of the node) of its own.
-  const bool piggyback = forwarder_.stats().inflight >= kPiggybackMinInflight &&
-                         now_.ns - batch_now_.ns < kPiggybackReplyWindowNs;
-  it->second->Queue(wire, request.type == nbd::kCmdWrite ? io.payload : std::span<const uint8_t>{},
-                    piggyback);
+  it->second->Queue(wire, request.type == nbd::kCmdWrite ? io.payload : std::span<const uint8_t>{});
 }
 
 void UpstreamRouter::DoComplete(attach::Complete& complete) {
