@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "base/assert.h"
+#include "net/whole_writes.h"
 #include "proto/nbd/errno_map.h"
 #include "proto/nbd/wire.h"
 #include "server/dispatch.h"
@@ -442,7 +443,7 @@ void Connection::StartWrite() {
     if (op->send_data) gather_.push_back(asio::buffer(op->data.data(), op->data.size()));
   }
   writing_ = true;
-  asio::async_write(socket_, gather_,
+  asio::async_write(socket_, gather_, net::WholeWrites(),
                     [self = shared_from_this(), count](const asio::error_code& ec, size_t) {
                       self->writing_ = false;
                       if (ec) {
