@@ -54,7 +54,6 @@ class Primary {
   // this node gives up its lease and asks the coordinator to promote the target at once.
   // If the coordinator refuses, service resumes. Not an error reply to any client, ever.
   Status RequestHandover(Instant now, NodeId target, Actions& out);
-  bool handing_over() const { return handover_.has_value(); }
 
   // Set once this node learned it must stop being primary (fenced, superseded, disk error).
   bool deposed() const { return !deposed_reason_.empty(); }

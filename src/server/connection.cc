@@ -419,8 +419,7 @@ void Connection::Finish(Op* op) {
   ScheduleWrite();
 }
 
-// Routed replies arrive in batches (one upstream read completes many requests): write them
-// together at the end of this turn of the loop, one socket write and one client wake-up.
+// StartWrite once, at the end of this turn of the loop, for every reply finished by then.
 void Connection::ScheduleWrite() {
   if (write_posted_) return;
   write_posted_ = true;

@@ -108,7 +108,6 @@ class ReplNode {
   void Tick();
   void ArmTick();
   void Perform(Vol& vol, repl::Actions& actions);
-  void RunDisk(Vol& vol, repl::Action action);
   bool TryAsyncWrite(Vol& vol, repl::Action& action);
   bool Full(const Vol& vol) const;  // the primary holds ops_in_flight_max ops
   void Admit(Vol& vol);             // feeds held client requests while there is room

@@ -59,8 +59,7 @@ void UpstreamRouter::Stop() {
 void UpstreamRouter::Tick() {
   if (stopped_) return;
   attach::Actions actions = TakeActions();
-  now_ = Now();
-  forwarder_.Tick(now_, actions);
+  forwarder_.Tick(Now(), actions);
   Perform(actions);
   GiveBack(std::move(actions));
   tick_timer_.expires_after(std::chrono::nanoseconds(options_.tick_ns));
@@ -75,8 +74,7 @@ void UpstreamRouter::Submit(const RoutedRequest& request, RouteWaiter* waiter) {
   FB_ASSERT(io_.get_executor().running_in_this_thread());  // a router serves one loop
   FB_ASSERT(waiter != nullptr);
   attach::Actions actions = TakeActions();
-  now_ = Now();
-  const uint32_t slot = forwarder_.Submit(now_, request.request, actions);
+  const uint32_t slot = forwarder_.Submit(Now(), request.request, actions);
   SlotIo& io = slots_[slot];
   FB_ASSERT(io.waiter == nullptr);
   io.waiter = waiter;
@@ -202,7 +200,6 @@ void UpstreamRouter::OnLinkBroken(attach::ConnId conn, const Status& why) {
 
 void UpstreamRouter::OnLinkProgress(attach::ConnId conn) {
   batch_now_ = Now();
-  now_ = batch_now_;
   forwarder_.OnProgress(batch_now_, conn);
 }
 

@@ -94,7 +94,6 @@ class UpstreamRouter final : public Router, private UpstreamLink::Owner {
   std::optional<uint32_t> upstream_context_id_;  // base:allocation's id on the upstream
   asio::steady_timer tick_timer_;
   attach::Instant batch_now_;                   // the clock read once per batch of reply bytes
-  attach::Instant now_;                         // the clock at the input being handled
   std::vector<attach::Actions> spare_actions_;  // reused: no allocation per request
   bool started_ = false;
   bool stopped_ = false;
