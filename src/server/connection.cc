@@ -421,12 +421,7 @@ void Connection::Finish(Op* op) {
 
 // StartWrite once, at the end of this turn of the loop, for every reply finished by then.
 void Connection::ScheduleWrite() {
-  if (write_posted_) return;
-  write_posted_ = true;
-  asio::post(socket_.get_executor(), [self = shared_from_this()] {
-    self->write_posted_ = false;
-    self->StartWrite();
-  });
+  write_turn_.Post(socket_.get_executor(), [self = shared_from_this()] { self->StartWrite(); });
 }
 
 // ---- Transmission: output ------------------------------------------------------------------

@@ -20,6 +20,7 @@
 #include "proto/nbd/reply.h"
 #include "proto/nbd/request.h"
 #include "server/buffer_pool.h"
+#include "server/end_of_turn.h"
 #include "server/loop.h"
 #include "server/router.h"
 #include "server/worker_pool.h"
@@ -125,7 +126,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::vector<Op*> out_writing_;   // replies in the current socket write
   std::vector<asio::const_buffer> gather_;
   bool writing_ = false;
-  bool write_posted_ = false;
+  EndOfTurn write_turn_;
 };
 
 }  // namespace fb::server

@@ -28,14 +28,7 @@ bool Loop::TryWrite(env::File& file, uint64_t offset, std::span<const uint8_t> s
                     IoWaiter* waiter) {
   if (!queue_) return false;
   if (!queue_->Write(file, offset, source, fua, reinterpret_cast<uint64_t>(waiter))) return false;
-  if (!submit_scheduled_) {
-    // Runs after the handlers already ready in this turn, so their writes share the syscall.
-    submit_scheduled_ = true;
-    asio::post(io_, [this] {
-      submit_scheduled_ = false;
-      queue_->Submit();
-    });
-  }
+  submit_.Post(io_.get_executor(), [this] { queue_->Submit(); });
   return true;
 }
 

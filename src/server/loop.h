@@ -10,6 +10,7 @@
 #include <asio.hpp>
 
 #include "env/io_queue.h"
+#include "server/end_of_turn.h"
 #include "store/volume.h"
 
 namespace fb::server {
@@ -48,7 +49,7 @@ class Loop {
   std::unique_ptr<env::IoQueue> queue_;  // null where io_uring is unavailable
   std::unique_ptr<asio::posix::stream_descriptor> event_;
   std::vector<env::IoQueue::Completion> completions_;
-  bool submit_scheduled_ = false;
+  EndOfTurn submit_;  // one io_uring submission for the writes queued in a turn
 };
 
 }  // namespace fb::server

@@ -15,6 +15,7 @@
 
 #include "base/assert.h"
 #include "base/endian.h"
+#include "server/end_of_turn.h"
 #include "server/log.h"
 
 namespace fb::server {
@@ -120,7 +121,7 @@ class PeerTransport::Link : public std::enable_shared_from_this<Link> {
   int backoff_ms_ = kPeerBackoffMsMin;
   bool ever_up_ = false;
   bool failure_logged_ = false;
-  bool write_scheduled_ = false;  // a WriteMore is posted for the end of this loop turn
+  EndOfTurn write_turn_;  // a WriteMore at the end of this loop turn
   Clock::time_point up_since_{};
   Clock::time_point last_progress_{};
 
@@ -223,10 +224,8 @@ void PeerTransport::Link::Send(const repl::Message& message) {
 // or of replica acks for one batch of disk completions) leave in one gather write: writing
 // the first at once would cost a system call, and a wake-up of the peer, for it alone.
 void PeerTransport::Link::ScheduleWrite() {
-  if (write_scheduled_ || writing_) return;
-  write_scheduled_ = true;
-  asio::post(socket_.get_executor(), [self = shared_from_this(), gen = gen_] {
-    self->write_scheduled_ = false;
+  if (writing_) return;  // the write in progress sends the rest when it completes
+  write_turn_.Post(socket_.get_executor(), [self = shared_from_this(), gen = gen_] {
     if (self->Current(gen)) self->WriteMore();
   });
 }

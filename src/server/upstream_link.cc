@@ -167,12 +167,8 @@ void UpstreamLink::Queue(const nbd::Request& request, std::span<const uint8_t> p
 
 // Everything queued in this turn of the loop leaves in one write.
 void UpstreamLink::ScheduleFlush() {
-  if (flush_posted_ || write_active_) return;
-  flush_posted_ = true;
-  asio::post(io_, [self = shared_from_this()] {
-    self->flush_posted_ = false;
-    self->Flush();
-  });
+  if (write_active_) return;  // the write in progress flushes the rest when it completes
+  flush_turn_.Post(io_.get_executor(), [self = shared_from_this()] { self->Flush(); });
 }
 
 void UpstreamLink::Flush() {

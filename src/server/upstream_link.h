@@ -21,6 +21,7 @@
 #include "proto/nbd/client_handshake.h"
 #include "proto/nbd/client_reply.h"
 #include "proto/nbd/request.h"
+#include "server/end_of_turn.h"
 
 namespace fb::server {
 
@@ -90,7 +91,7 @@ class UpstreamLink : public std::enable_shared_from_this<UpstreamLink> {
   std::vector<uint8_t> pending_;
   std::vector<uint8_t> writing_;
   bool write_active_ = false;
-  bool flush_posted_ = false;
+  EndOfTurn flush_turn_;
 };
 
 }  // namespace fb::server
