@@ -30,14 +30,14 @@ void MetaState::Touch(Instant now, uint64_t offset, uint64_t length, Epoch tenur
   FB_ASSERT(length > 0);
   FB_ASSERT(offset + length <= geometry_.size_bytes);
   const uint64_t end_region = geometry_.region_count() - 1;
-  uint64_t first = offset / geometry_.region_bytes;
-  uint64_t last = (offset + length - 1) / geometry_.region_bytes;
+  const uint64_t first = offset / geometry_.region_bytes;
+  const uint64_t written_last = (offset + length - 1) / geometry_.region_bytes;
   bool sequential = last_region_ == first || (first > 0 && last_region_ == first - 1);
-  last_region_ = last;
+  last_region_ = written_last;
+  uint64_t last = written_last;
   if (sequential && !al_.contains(std::min(last + kAlLookaheadRegions / 2, end_region))) {
     last = std::min(last + kAlLookaheadRegions, end_region);
   }
-  const uint64_t written_last = (offset + length - 1) / geometry_.region_bytes;
   for (uint64_t r = first; r <= last; ++r) {
     Tag& tag = al_[r];
     if (tenure > tag.tenure || (tenure == tag.tenure && op_seq > tag.op_seq)) {

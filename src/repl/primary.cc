@@ -673,24 +673,23 @@ void Primary::OnRecord(Instant now, const coord::RecordReply& reply, Actions& ou
     return Depose("the coordinator records another primary or tenure");
   }
   if (r.epoch > epoch_) return AdoptRecord(now, r, out);
-  if (pending_change_ && reply.request_id == pending_change_->request.request_id &&
-      !reply.committed && pending_change_->request.handover_to != kNoNode) {
-    // Refused (the target died or rebooted): serve again; the lease is renewed on the tick.
-    out.push_back(Event{EventKind::kHandover, *handover_, epoch_, "refused; serving again"});
-    pending_change_.reset();
-    handover_.reset();
-    handover_sent_ = false;
-    MaybeRequestChange(now, out);
+  if (!pending_change_ || reply.request_id != pending_change_->request.request_id ||
+      reply.committed) {
     return;
   }
-  if (pending_change_ && reply.request_id == pending_change_->request.request_id &&
-      !reply.committed) {
-    // Refused at our epoch (e.g. the joiner rebooted since its hello): start it over.
-    NodeId joining = pending_change_->request.joining;
-    pending_change_.reset();
-    if (joining != kNoNode && peers_[joining]) PeerFailed(now, joining, "join refused", out);
-    MaybeRequestChange(now, out);
+  // Our change was refused at our epoch.
+  const coord::ConfigChange refused = pending_change_->request;
+  pending_change_.reset();
+  if (refused.handover_to != kNoNode) {
+    // A switchover (the target died or rebooted): serve again; the lease renews on the tick.
+    out.push_back(Event{EventKind::kHandover, *handover_, epoch_, "refused; serving again"});
+    handover_.reset();
+    handover_sent_ = false;
+  } else if (refused.joining != kNoNode && peers_[refused.joining]) {
+    // The joiner rebooted since its hello, say: start it over.
+    PeerFailed(now, refused.joining, "join refused", out);
   }
+  MaybeRequestChange(now, out);
 }
 
 void Primary::OnLease(Instant now, const coord::LeaseReply& reply, Actions& out) {
