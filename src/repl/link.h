@@ -1,8 +1,8 @@
 // OutboundLink: the primary's ordered, retransmitting message stream to one replica for one
 // (tenure, session). Messages are numbered 1, 2, 3...; the replica applies them in that
 // order and acks each; unacked ones are resent (with the current epoch) until the oldest is
-// older than the peer timeout (flushes: the flush timeout), which declares the replica failed. Many messages may be in
-// flight at once (pipelining), up to the window.
+// older than the peer timeout (flushes: the flush timeout), which declares the replica
+// failed. Many messages may be in flight at once (pipelining), up to the window.
 #pragma once
 
 #include <map>

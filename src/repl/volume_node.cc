@@ -32,7 +32,10 @@ std::string_view EventName(EventKind kind) {
 
 VolumeNode::VolumeNode(const NodeIdentity& identity, const VolumeGeometry& geometry,
                        const Knobs& knobs, const PersistedState& durable)
-    : identity_(identity), geometry_(geometry), knobs_(knobs), meta_(geometry, durable, {knobs.al_capacity_regions, knobs.al_idle_ns}) {
+    : identity_(identity),
+      geometry_(geometry),
+      knobs_(knobs),
+      meta_(geometry, durable, {knobs.al_capacity_regions, knobs.al_idle_ns}) {
   FB_ASSERT(identity.node < kMaxNodes);
   FB_ASSERT(geometry.size_bytes > 0 && geometry.size_bytes % kSectorBytes == 0);
   record_.volume = geometry.volume;

@@ -335,13 +335,14 @@ std::optional<ReplNode::VolumeHandle> ReplNode::FindVolume(std::string_view name
 
 void ReplNode::Submit(VolumeHandle volume, repl::ClientRequest request, Done done) {
   FB_ASSERT(volume < vols_.size());
-  asio::post(loop_->io(), [this, volume, request = std::move(request), done = std::move(done)]() mutable {
-    request.id = next_request_++;
-    waiting_.emplace(request.id, std::move(done));
-    Vol& vol = *vols_[volume];
-    vol.held.push_back(std::move(request));
-    Admit(vol);
-  });
+  asio::post(loop_->io(),
+             [this, volume, request = std::move(request), done = std::move(done)]() mutable {
+               request.id = next_request_++;
+               waiting_.emplace(request.id, std::move(done));
+               Vol& vol = *vols_[volume];
+               vol.held.push_back(std::move(request));
+               Admit(vol);
+             });
 }
 
 bool ReplNode::Full(const Vol& vol) const {
