@@ -59,7 +59,7 @@ repl::Knobs KnobsFrom(const config::Timing& t) {
   k.al_capacity_regions = 4096;
   k.al_idle_ns = 1'000'000'000;
   // Resync pacing on a real node (ticks every kTickMs = 5 ms): up to 4 MiB started per tick
-  // and 16 MiB unacknowledged, i.e. at most ~800 MB/s, leaving the disk to client I/O beyond.
+  // and 64 MiB unacknowledged, i.e. at most ~800 MB/s, leaving the disk to client I/O beyond.
   k.resync_bytes_in_flight_max = 64u << 20;
   k.resync_bytes_per_tick_max = 4u << 20;
   return k;
@@ -247,7 +247,7 @@ std::string ReplNode::AdminSocketPath(const std::string& data_dir) {
   return data_dir + "/admin.sock";
 }
 
-// Runs on the replication loop, the transport's own thread.
+// Runs on the node's loop (the admin endpoint lives on it).
 std::string ReplNode::OnAdmin(const admin::Command& command) {
   if (command.kind == admin::Command::Kind::kPing) return "ok";
   if (command.kind == admin::Command::Kind::kSwitchover) {
