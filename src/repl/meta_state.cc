@@ -32,10 +32,11 @@ void MetaState::Touch(Instant now, uint64_t offset, uint64_t length, Epoch tenur
   const uint64_t end_region = geometry_.region_count() - 1;
   const uint64_t first = offset / geometry_.region_bytes;
   const uint64_t written_last = (offset + length - 1) / geometry_.region_bytes;
-  bool sequential = last_region_ == first || (first > 0 && last_region_ == first - 1);
-  last_region_ = written_last;
+  stream_writes_ = offset == stream_end_ ? stream_writes_ + 1 : 1;
+  stream_end_ = offset + length;
   uint64_t last = written_last;
-  if (sequential && !al_.contains(std::min(last + kAlLookaheadRegions / 2, end_region))) {
+  if (stream_writes_ >= kAlStreamWrites &&
+      !al_.contains(std::min(last + kAlLookaheadRegions / 2, end_region))) {
     last = std::min(last + kAlLookaheadRegions, end_region);
   }
   for (uint64_t r = first; r <= last; ++r) {

@@ -19,8 +19,13 @@ namespace fb::repl {
 inline constexpr size_t kAlTrimSlack = 16;
 // A write that continues the previous one (a sequential stream) logs this many regions
 // ahead, half of them before it gets there, so a stream costs one persist per this many
-// regions and rarely waits for one. Logging more than was written is always safe.
+// regions and rarely waits for one. Logging more than was written is always safe, but each
+// region logged costs a copy in the next resync, so only a stream earns it.
 inline constexpr uint64_t kAlLookaheadRegions = 16;
+// A stream is this many writes in a row, each starting exactly where the one before ended.
+// Random writes into a small range often land in the same region twice in a row; that is
+// not a stream, and logging ahead of it named never-written regions for the next resync.
+inline constexpr uint32_t kAlStreamWrites = 3;
 
 class MetaState {
  public:
@@ -85,7 +90,8 @@ class MetaState {
   bool blank_ = false;
   std::map<uint64_t, Tag> al_;  // working activity log: region -> newest writer
   std::set<uint64_t> pending_;  // regions of al_ not yet in durable_: what a persist must add
-  uint64_t last_region_ = UINT64_MAX;  // the last region the previous Touch wrote
+  uint64_t stream_end_ = UINT64_MAX;  // where the previous Touch's range ended
+  uint32_t stream_writes_ = 0;        // writes in a row that each continued the one before
   Instant last_idle_scan_{INT64_MIN / 2};
   std::optional<IoId> inflight_io_;
   std::shared_ptr<const PersistedState> inflight_state_;

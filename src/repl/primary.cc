@@ -492,7 +492,10 @@ void Primary::OnHello(Instant now, NodeId from, const Message& message, Actions&
   }
   peer.resync->set_state(ResyncTarget::State::kCopying);
   out.push_back(Event{EventKind::kResyncStarted, from, epoch_,
-                      hello.blank ? "full copy" : "incremental"});
+                      std::string(hello.blank ? "full copy" : "incremental") + ": " +
+                          std::to_string(peer.resync->progress().bytes_remaining) +
+                          " bytes to copy (" + std::to_string(hello.al_regions.size()) +
+                          " regions in its activity log)"});
   PumpResync(now, from, out);
   MaybeFinishResync(now, from, out);
 }
