@@ -6,7 +6,7 @@
 #include <cstring>
 
 #include "base/assert.h"
-#include "net/whole_writes.h"
+#include "net/whole_transfers.h"
 #include "proto/nbd/errno_map.h"
 #include "proto/nbd/wire.h"
 #include "server/dispatch.h"
@@ -142,8 +142,13 @@ void Connection::ReadMore() {
   }
   // Full of unparsed requests (we wait for memory): reading more would spin on a 0-byte read.
   if (end_ == in_.size()) return;
+  size_t want = in_.size() - end_;
+  if (header_only_ && end_ - begin_ < nbd::kRequestHeaderBytes) {
+    want = nbd::kRequestHeaderBytes - (end_ - begin_);
+  }
+  header_only_ = false;
   reading_ = true;
-  socket_.async_read_some(asio::buffer(in_.data() + end_, in_.size() - end_),
+  socket_.async_read_some(asio::buffer(in_.data() + end_, want),
                           [self = shared_from_this()](const asio::error_code& ec, size_t n) {
                             self->reading_ = false;
                             if (ec) return self->Close("client closed the connection");
@@ -228,12 +233,14 @@ void Connection::ReadPayloadDirect(Op* op, size_t have) {
   begin_ = end_ = 0;
   reading_ = true;
   asio::async_read(socket_, asio::buffer(op->data.data() + have, op->data.size() - have),
+                   net::WholeTransfers(),
                    [self = shared_from_this(), op](const asio::error_code& ec, size_t) {
                      self->reading_ = false;
                      if (ec) {
                        self->FreeOp(op);
                        return self->Close("client left mid-payload");
                      }
+                     self->header_only_ = true;
                      self->Submit(op);
                      self->ProcessInput();
                      self->ReadMore();
@@ -437,7 +444,7 @@ void Connection::StartWrite() {
     if (op->send_data) gather_.push_back(asio::buffer(op->data.data(), op->data.size()));
   }
   writing_ = true;
-  asio::async_write(socket_, gather_, net::WholeWrites(),
+  asio::async_write(socket_, gather_, net::WholeTransfers(),
                     [self = shared_from_this(), count](const asio::error_code& ec, size_t) {
                       self->writing_ = false;
                       if (ec) {

@@ -106,6 +106,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   size_t begin_ = 0;
   size_t end_ = 0;
   bool reading_ = false;
+  // After a payload streamed straight into its buffer, read just the next header: a stream of
+  // large WRITEs would otherwise land a quarter of each payload in in_ and copy it again.
+  bool header_only_ = false;
   bool retry_pending_ = false;  // RetryLater's timer will parse and read again
 
   std::optional<nbd::Handshake> handshake_;

@@ -15,6 +15,7 @@
 
 #include "base/assert.h"
 #include "base/endian.h"
+#include "net/whole_transfers.h"
 #include "server/end_of_turn.h"
 #include "server/log.h"
 
@@ -501,6 +502,7 @@ void PeerTransport::Inbound::ReadLarge(size_t frame_bytes) {
   std::memcpy(large_.get(), buffer_.data() + begin_, have);
   begin_ = end_ = 0;
   asio::async_read(socket_, asio::buffer(large_.get() + have, frame_bytes - have),
+                   net::WholeTransfers(),
                    [self = shared_from_this(), frame_bytes](const asio::error_code& ec, size_t) {
                      if (self->closed_) return;
                      if (ec) return self->Close(ec.message());

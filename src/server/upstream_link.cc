@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "base/assert.h"
-#include "net/whole_writes.h"
+#include "net/whole_transfers.h"
 #include "proto/nbd/wire.h"
 #include "server/limits.h"
 #include "server/log.h"
@@ -176,7 +176,7 @@ void UpstreamLink::Flush() {
   std::swap(pending_, writing_);
   pending_.clear();
   write_active_ = true;
-  asio::async_write(socket_, asio::buffer(writing_), net::WholeWrites(),
+  asio::async_write(socket_, asio::buffer(writing_), net::WholeTransfers(),
                     [self = shared_from_this()](const asio::error_code& ec, size_t) {
                       self->write_active_ = false;
                       if (self->closed_) return;
