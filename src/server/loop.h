@@ -4,6 +4,7 @@
 // Threading: everything runs on the loop's thread, except construction and Drain.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <vector>
 
@@ -11,6 +12,7 @@
 
 #include "env/io_queue.h"
 #include "server/end_of_turn.h"
+#include "server/worker_pool.h"
 #include "store/volume.h"
 
 namespace fb::server {
@@ -28,8 +30,15 @@ class Loop {
  public:
   explicit Loop(unsigned io_queue_entries);
   asio::io_context& io() { return io_; }
-  // Starts watching completions; call once before run().
+  // Starts watching completions; call once before Run().
   void Start();
+  // Runs the loop on this thread until the io_context stops (see Poll).
+  void Run();
+  // Busy polling: a loop that just ran handlers keeps polling for up to `window` before it
+  // sleeps, but only while nothing of ours is in flight (its io_uring writes, `workers`):
+  // then it waits for the client, whose next request it catches without a wake-up. Between
+  // polls it yields the core to any thread that wants it. 0 (the default) never polls.
+  void SetPoll(std::chrono::nanoseconds window, const WorkerPool* workers);
   // Queues a write; false when it must go through a worker instead.
   bool TryWrite(env::File& file, uint64_t offset, std::span<const uint8_t> source, bool fua,
                 IoWaiter* waiter);
@@ -49,7 +58,9 @@ class Loop {
   std::unique_ptr<env::IoQueue> queue_;  // null where io_uring is unavailable
   std::unique_ptr<asio::posix::stream_descriptor> event_;
   std::vector<env::IoQueue::Completion> completions_;
-  EndOfTurn submit_;  // one io_uring submission for the writes queued in a turn
+  EndOfTurn submit_;
+  std::chrono::nanoseconds poll_window_{0};
+  const WorkerPool* poll_workers_ = nullptr;  // one io_uring submission for the writes queued in a turn
 };
 
 }  // namespace fb::server

@@ -83,16 +83,9 @@ void Server::Run(bool handle_signals) {
   }
   for (auto& loop : loops_) loop->Start();
   std::vector<std::thread> threads;
-  for (size_t i = 1; i < loops_.size(); ++i) {
-    threads.emplace_back([this, i] {
-      auto guard = asio::make_work_guard(loops_[i]->io());
-      loops_[i]->io().run();
-    });
-  }
-  {
-    auto guard = asio::make_work_guard(loops_[0]->io());
-    loops_[0]->io().run();
-  }
+  for (auto& loop : loops_) loop->SetPoll(options_.poll, &workers_);
+  for (size_t i = 1; i < loops_.size(); ++i) threads.emplace_back([this, i] { loops_[i]->Run(); });
+  loops_[0]->Run();
   for (auto& t : threads) t.join();
 }
 

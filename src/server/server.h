@@ -11,6 +11,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -44,6 +45,8 @@ struct ServerOptions {
   int io_threads = 2;
   int disk_workers = kDefaultDiskWorkers;
   uint64_t memory_budget_bytes = kDefaultMemoryBudgetBytes;
+  // Busy polling window of each loop (Loop::SetPoll); 0 sleeps at once.
+  std::chrono::nanoseconds poll{0};
   ReplNode* repl = nullptr;  // set when serving a cluster node's replicated volumes
 };
 

@@ -33,6 +33,7 @@ void WorkerPool::Submit(Task* task) {
     FB_ASSERT(count_ < ring_.size());  // admission control upstream keeps us in bounds
     ring_[(head_ + count_) % ring_.size()] = task;
     ++count_;
+    busy_.fetch_add(1, std::memory_order_relaxed);
   }
   ready_.notify_one();
 }
@@ -49,6 +50,7 @@ void WorkerPool::Loop() {
       --count_;
     }
     task->Run();
+    busy_.fetch_sub(1, std::memory_order_relaxed);
   }
 }
 
