@@ -32,6 +32,7 @@ struct AttachFlags {
   int64_t connect_timeout_ms = 500;
   uint32_t max_pending = 1024;
   std::string memory = "256MiB";
+  int poll_us = server::kDefaultPollMicros;
   double startup_timeout_s = 30;
   std::string log_level = "info";
 };
@@ -128,6 +129,7 @@ int RunAttach(const AttachFlags& f) {
   options.io_threads = 1;  // the router and every client connection share one loop
   options.disk_workers = 1;
   options.memory_budget_bytes = *memory;
+  options.poll = std::chrono::microseconds(f.poll_us);
   server::Server srv(options, catalog, no_volumes);
   server::UpstreamRouter router(srv.LoopIo(0), *upstream);
   srv.SetRouter(&router);
@@ -186,6 +188,7 @@ Runner AddAttachCommand(CLI::App& app) {
       ->check(CLI::Range(uint32_t{1}, attach::kMaxPendingLimit));
   cmd->add_option("--memory", f->memory, "Budget for request buffers (e.g. 256MiB)")
       ->capture_default_str();
+  AddPollOption(*cmd, f->poll_us);
   cmd->add_option("--startup-timeout", f->startup_timeout_s,
                   "Seconds to find a primary at startup before giving up")
       ->capture_default_str()

@@ -25,4 +25,7 @@ Runner AddAttachCommand(CLI::App& app);
 // firebreak switchover: planned handover of a volume to an in-sync replica.
 Runner AddSwitchoverCommand(CLI::App& app);
 
+// --poll-us, for the commands that run NBD event loops (serve, attach).
+void AddPollOption(CLI::App& cmd, int& poll_us);
+
 }  // namespace fb::cli

@@ -28,7 +28,7 @@ struct ServeFlags {
   std::vector<std::string> volumes;
   int io_threads = 0;
   int disk_workers = server::kDefaultDiskWorkers;
-  int poll_us = -1;  // -1: the default for the mode
+  int poll_us = server::kDefaultPollMicros;
   std::string memory = "1GiB";
   std::string log_level = "info";
 };
@@ -71,7 +71,7 @@ int RunClusterNode(const ServeFlags& f) {
   // local reads, at a thread hop per write for the connections they take.
   options.io_threads = f.io_threads > 0 ? f.io_threads : 1;
   options.disk_workers = f.disk_workers;
-  options.poll = std::chrono::microseconds(std::max(f.poll_us, 0));
+  options.poll = std::chrono::microseconds(f.poll_us);
   options.repl = &repl;
   server::VolumeCatalog catalog(**volumes, &repl);
   server::Server srv(options, catalog, catalog);
@@ -118,8 +118,7 @@ int RunServe(const ServeFlags& f) {
   options.io_threads = f.io_threads > 0 ? f.io_threads
                                         : int(std::max(2u, std::thread::hardware_concurrency()));
   options.disk_workers = f.disk_workers;
-  options.poll =
-      std::chrono::microseconds(f.poll_us >= 0 ? f.poll_us : server::kDefaultPollMicros);
+  options.poll = std::chrono::microseconds(f.poll_us);
 
   auto volumes = store::VolumeSet::Open(fs, f.dir, specs, RandomUuid);
   if (!volumes.ok()) return Fail(volumes.status());
@@ -130,6 +129,15 @@ int RunServe(const ServeFlags& f) {
 }
 
 }  // namespace
+
+void AddPollOption(CLI::App& cmd, int& poll_us) {
+  cmd.add_option("--poll-us", poll_us,
+                 "Busy-poll window in microseconds: after serving, a loop keeps polling this "
+                 "long for the next request before it sleeps (saves a wake-up per request at "
+                 "low queue depth; costs CPU while idle-waiting). 0 never polls.")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 10000));
+}
 
 Runner AddServeCommand(CLI::App& app) {
   auto flags = std::make_shared<ServeFlags>();
@@ -154,12 +162,7 @@ Runner AddServeCommand(CLI::App& app) {
                   "Threads for blocking disk calls (writes, flushes, uncached reads)")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
-  cmd->add_option("--poll-us", flags->poll_us,
-                  "Busy-poll window in microseconds: after serving, a loop keeps polling this "
-                  "long for the next request before it sleeps (saves a wake-up per request at "
-                  "low queue depth; costs CPU while idle-waiting). 0 never polls. Default: " +
-                      std::to_string(server::kDefaultPollMicros) + " (a cluster node: 0)")
-      ->check(CLI::Range(0, 10000));
+  AddPollOption(*cmd, flags->poll_us);
   cmd->add_option("--memory", flags->memory,
                   "Budget for request buffers across all connections (e.g. 1GiB)")
       ->capture_default_str();

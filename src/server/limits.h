@@ -22,8 +22,8 @@ inline constexpr size_t kReadBufferBytes = 256u << 10;
 inline constexpr size_t kDirectReadThresholdBytes = 64u << 10;
 // Cached reads up to this size are served on the loop thread without a worker hop.
 inline constexpr size_t kInlineReadMaxBytes = 1u << 20;
-// Busy polling window of a standalone server's loops (Loop::SetPoll): about one client
-// round trip at queue depth 1 on loopback.
+// Busy polling window of a server's loops (Loop::SetPoll): about one client round trip at
+// queue depth 1 on loopback.
 inline constexpr int kDefaultPollMicros = 50;
 // Threads that run calls which may block on the disk (writes, flushes, uncached reads).
 inline constexpr int kDefaultDiskWorkers = 32;
