@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 # Turns one bench/run.sh results directory (fio JSON + server CPU samples) into the comparison
 # table: per workload and server IOPS, MB/s, p99 latency, server CPU seconds per GiB moved, and
-# firebreak/peer ratios (and firebreak-attach/firebreak-repl when both ran). Medians over
-# rounds. Also writes summary.json next to the inputs.
+# firebreak/peer ratios, firebreak-repl/firebreak (replication's cost) and
+# firebreak-attach/firebreak-repl (attach's cost) when both sides ran. Medians over rounds, and
+# for the cluster pairs also each round's own ratio (the two sides ran back to back, so a
+# round's ratio is less exposed to machine drift). Also writes summary.json next to the inputs.
 # Usage: bench/report.py RESULTS_DIR
 import glob
 import json
@@ -40,6 +42,7 @@ def one_job(fio_path, cpu_path):
     # CPU over the measured window only (after the ramp), against the bytes fio counted in it.
     cpu_s = (cpu["ticks_end"] - cpu["ticks_ramp_end"]) / cpu["clk_tck"]
     return {
+        "round": cpu["round"],
         "iops": r["iops"] + w["iops"],
         "mbps": (r["bw_bytes"] + w["bw_bytes"]) / 1e6,
         "p99_us": p99_ns / 1000 if p99_ns else None,
@@ -63,6 +66,34 @@ def fmt(x, spec):
 
 def ratio(a, b):
     return None if a is None or not b else a / b
+
+
+def pair_table(meta, runs, summary, base, others, title, via_is_numerator=False):
+    """Ratios of one server against another, per workload: `others[i] / base` when
+    via_is_numerator, else `base / others[i]`. IOPS, MB/s and CPU/GiB as ratios of medians,
+    then the IOPS ratio of each round (both sides from the same round)."""
+    pairs = [(o, base) if via_is_numerator else (base, o) for o in others
+             if o in meta["servers"] and base in meta["servers"]]
+    if not pairs:
+        return
+    print()
+    print(title + " (IOPS and MB/s: >1 is better; p99 and CPU/GiB: <1 is better)")
+    hdr = (f"{'workload':<22} {'ratio':<40} {'IOPS':>6} {'MB/s':>6} {'p99':>6} {'CPU/GiB':>8}"
+           f"  IOPS per round")
+    print(hdr)
+    print("-" * len(hdr))
+    for w in meta["workloads"]:
+        for num, den in pairs:
+            a, b = summary.get(w, {}).get(num), summary.get(w, {}).get(den)
+            if not a or not b:
+                continue
+            rs = [ratio(a[m], b[m]) for m in ("iops", "mbps", "p99_us", "cpu_s_per_gib")]
+            by_round = {j["round"]: j["iops"] for j in runs.get((w, den), [])}
+            per_round = [ratio(j["iops"], by_round.get(j["round"]))
+                         for j in sorted(runs.get((w, num), []), key=lambda j: j["round"])]
+            print(f"{w + ' ' + WORKLOAD_NAMES.get(w, ''):<22} {num + ' / ' + den:<40} "
+                  + " ".join(f"{fmt(r, '6.2f')}" for r in rs[:3]) + f" {fmt(rs[3], '8.2f')}  "
+                  + " ".join(fmt(r, ".2f") for r in per_round))
 
 
 def main():
@@ -125,24 +156,13 @@ def main():
                          "cpu_s_per_gib": "CPU/GiB"}[metric]
                 print(f"{w + ' ' + WORKLOAD_NAMES.get(w, ''):<22} {label:<10} "
                       + " ".join(f"{fmt(r, '12.2f')}" for r in rs))
-    attaches = [s for s in ("firebreak-attach", "firebreak-attach-unix") if s in servers]
-    if attaches and "firebreak-repl" in servers:
-        print()
-        print("firebreak-attach / firebreak-repl: the same 2-node cluster through `firebreak "
-              "attach` vs straight to the primary (IOPS and MB/s: >1 is better; p99: <1 is better; "
-              "CPU/GiB counts attach + n1 against n1 alone). Target: IOPS >= 0.90 on b and c.")
-        hdr = f"{'workload':<22} {'through':<22} {'IOPS':>8} {'MB/s':>8} {'p99':>8} {'CPU/GiB':>8}"
-        print(hdr)
-        print("-" * len(hdr))
-        for w in meta["workloads"]:
-            straight = summary.get(w, {}).get("firebreak-repl")
-            for s in attaches:
-                via = summary.get(w, {}).get(s)
-                if not via or not straight:
-                    continue
-                rs = [ratio(via[m], straight[m]) for m in ("iops", "mbps", "p99_us", "cpu_s_per_gib")]
-                print(f"{w + ' ' + WORKLOAD_NAMES.get(w, ''):<22} {s:<22} "
-                      + " ".join(f"{fmt(r, '8.2f')}" for r in rs))
+    pair_table(meta, runs, summary, "firebreak-repl", ["firebreak"],
+               "firebreak-repl / firebreak: every write mirrored to a second node before its ack "
+               "vs the same server unreplicated. Target: IOPS >= 0.60 on c, reads unchanged.")
+    pair_table(meta, runs, summary, "firebreak-repl", ["firebreak-attach", "firebreak-attach-unix"],
+               "firebreak-attach / firebreak-repl: the same 2-node cluster through `firebreak "
+               "attach` vs straight to the primary (CPU/GiB counts attach + n1 against n1 alone). "
+               "Target: IOPS >= 0.90 on b and c.", via_is_numerator=True)
     print()
     print("Compare ratios within this run only; absolute numbers drift between runs "
           "(docs/ANCHORS.md).")

@@ -322,7 +322,9 @@ void Connection::SubmitReplicated(Op* op) {
   ctx_.repl->Submit(repl_volume_, std::move(request), [op](repl::ReplyToClient reply) {
     auto keep = std::move(op->keep_alive);
     auto executor = keep->socket_.get_executor();
-    asio::post(executor, [op, keep = std::move(keep), reply = std::move(reply)]() mutable {
+    // Inline when the replication core runs on this connection's loop (the usual case): it
+    // answers from its own handlers, never from inside this connection's Submit.
+    asio::dispatch(executor, [op, keep = std::move(keep), reply = std::move(reply)]() mutable {
       if (reply.status.ok() && op->request.type == nbd::kCmdRead) {
         FB_ASSERT(reply.data && reply.data->size() == op->data.size());
         std::memcpy(op->data.data(), reply.data->data(), op->data.size());
