@@ -129,50 +129,66 @@ BENCH_PID=""        # the process serving BENCH_URI
 BENCH_CPU_PIDS=""   # the processes whose CPU time is counted (default BENCH_PID)
 
 # The replicated cluster (firebreak-repl and the attach servers): `firebreak up --nodes 2`
-# in $BDIR/cluster, made once per run with its images filled like the shared image, and
-# started again for each job (a clean stop leaves both copies in sync).
+# in $BDIR/cluster, made once per run with its images filled like the shared image, and kept
+# running for the whole run (a restart would resync the regions in the activity logs, and the
+# page-cache state that leaves differs from job to job). Every job starts with both copies in
+# sync and the primary's page cache warmed like the other servers'.
 CLUSTER_DIR=$BDIR/cluster
 CLUSTER_BASE=""
+CLUSTER_UP_PID=""
 
-# start_bench_cluster: starts the cluster; sets BENCH_N1 (the primary's pid), BENCH_N1_URI and
-# BENCH_N1_IMG (the primary's image) and leaves `up` in SPAWNED_PID.
+# start_bench_cluster: starts the cluster unless it runs; sets BENCH_N1 (the primary's pid),
+# BENCH_N1_URI and BENCH_N1_IMG (the primary's image).
 start_bench_cluster() {
-  local fresh=0
-  if [ -z "$CLUSTER_BASE" ]; then
-    rm -rf "$CLUSTER_DIR"
-    CLUSTER_BASE=$(free_port)
-    fresh=1
+  if [ -z "$CLUSTER_UP_PID" ] || ! kill -0 "$CLUSTER_UP_PID" 2>/dev/null; then
+    local fresh=0
+    if [ -z "$CLUSTER_BASE" ]; then
+      rm -rf "$CLUSTER_DIR"
+      CLUSTER_BASE=$(free_port)
+      fresh=1
+    fi
+    _spawn firebreak-up "$FIREBREAK" up --dir "$CLUSTER_DIR" --nodes 2 \
+      --volume "$VOL=$SIZE_B" --base-port "$CLUSTER_BASE"
+    CLUSTER_UP_PID=$SPAWNED_PID
+    if [ $fresh = 1 ] && [ "$FILL" = 1 ]; then
+      # Fill both copies while the cluster is down, then start it again.
+      bench_cluster_primary
+      kill_pids "$CLUSTER_UP_PID"
+      for i in 1 2; do fill_image "$CLUSTER_DIR/n$i/volumes/$VOL.img"; done
+      CLUSTER_UP_PID=""
+      start_bench_cluster
+      return
+    fi
   fi
-  _spawn_server firebreak-up "$FIREBREAK" up --dir "$CLUSTER_DIR" --nodes 2 \
-    --volume "$VOL=$SIZE_B" --base-port "$CLUSTER_BASE"
-  # The primary is whichever node takes NBD_OPT_GO (the other refuses it).
-  local node="" port i
-  for _ in $(seq 1 100); do
-    for i in 1 2; do
-      port=$((CLUSTER_BASE + i - 1))
-      if nbdinfo --size "nbd://127.0.0.1:$port/$VOL" >/dev/null 2>&1; then node=n$i; break 2; fi
-    done
-    sleep 0.1
-  done
-  [ -n "$node" ] || _fail_start "$SPAWNED_PID" "$SPAWNED_LOG" 1 "firebreak up (no primary)"
-  if [ $fresh = 1 ] && [ "$FILL" = 1 ]; then
-    # Fill both copies while the cluster is down, then start it again.
-    stop_server
-    for i in 1 2; do fill_image "$CLUSTER_DIR/n$i/volumes/$VOL.img"; done
-    start_bench_cluster
-    return
-  fi
-  # A restart promotes one node and resyncs the other (a stopped primary's recent regions):
-  # the job starts once both copies are in sync again (status exits 0), not during a resync.
+  bench_cluster_primary
+  # The job starts once both copies are in sync (status exits 0), never during a resync.
   local deadline=$((SECONDS + 300))
   until "$FIREBREAK" status --config "$CLUSTER_DIR/cluster.toml" >/dev/null 2>&1; do
     [ $SECONDS -lt $deadline ] || die "the bench cluster did not get back in sync within 300 s"
     sleep 0.2
   done
-  BENCH_N1=$(pgrep -f -- "$CLUSTER_DIR/cluster.toml --node $node" | head -n 1 || true)
-  [ -n "$BENCH_N1" ] || die "firebreak up: no process for node $node"
-  BENCH_N1_URI="nbd://127.0.0.1:$port/$VOL"
-  BENCH_N1_IMG=$CLUSTER_DIR/$node/volumes/$VOL.img
+  BENCH_N1=$(pgrep -f -- "$CLUSTER_DIR/cluster.toml --node $BENCH_NODE" | head -n 1 || true)
+  [ -n "$BENCH_N1" ] || die "firebreak up: no process for node $BENCH_NODE"
+  BENCH_N1_URI="nbd://127.0.0.1:$BENCH_PORT/$VOL"
+  BENCH_N1_IMG=$CLUSTER_DIR/$BENCH_NODE/volumes/$VOL.img
+}
+
+# bench_cluster_primary: sets BENCH_NODE and BENCH_PORT to the node that takes NBD_OPT_GO (the
+# primary; the other refuses it).
+bench_cluster_primary() {
+  local i port
+  for _ in $(seq 1 100); do
+    for i in 1 2; do
+      port=$((CLUSTER_BASE + i - 1))
+      if nbdinfo --size "nbd://127.0.0.1:$port/$VOL" >/dev/null 2>&1; then
+        BENCH_NODE=n$i
+        BENCH_PORT=$port
+        return
+      fi
+    done
+    sleep 0.1
+  done
+  _fail_start "$CLUSTER_UP_PID" "$SPAWNED_LOG" 1 "firebreak up (no primary)"
 }
 
 start_bench_server() {
@@ -196,9 +212,10 @@ start_bench_server() {
       BENCH_PID=$FB_PID
       ;;
     firebreak-repl)
-      # A 2-node replicated cluster (firebreak up) on its own fresh sparse images: every write
-      # is mirrored to n2 before n1 acknowledges it. The client talks to n1, the primary; the
-      # CPU column counts n1 only. Ports base, base+100 and base+200 must be free.
+      # The 2-node replicated cluster (firebreak up, start_bench_cluster): every write is
+      # mirrored to the replica before the primary acknowledges it. The client talks to the
+      # primary; the CPU column counts the primary only. Ports base, base+100 and base+200
+      # must be free.
       [ "$TRANSPORT" = tcp ] || die "firebreak-repl runs over tcp only"
       start_bench_cluster
       BENCH_PID=$BENCH_N1

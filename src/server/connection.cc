@@ -29,6 +29,7 @@ Connection::~Connection() {
   // At shutdown a stopped loop destroys pending handlers, so a connection may die with a
   // socket write still outstanding; nothing else can run on it by then.
   ctx_.live_connections.fetch_sub(1, std::memory_order_relaxed);
+  ctx_.loop.CountRequests(-int64_t(inflight_));  // ops that died with us
 }
 
 void Connection::Start() {
@@ -491,6 +492,7 @@ Connection::Op* Connection::AllocOp() {
     free_ops_.pop_back();
   }
   ++inflight_;
+  ctx_.loop.CountRequests(1);
   return op;
 }
 
@@ -498,6 +500,7 @@ void Connection::FreeOp(Op* op) {
   FB_ASSERT(inflight_ > 0);
   FB_ASSERT(inflight_bytes_ >= op->charged_bytes);
   --inflight_;
+  ctx_.loop.CountRequests(-1);
   inflight_bytes_ -= op->charged_bytes;
   op->charged_bytes = 0;
   op->data.Reset();

@@ -40,17 +40,21 @@ void Loop::Run() {
   // A sleeping loop costs a wake-up per request (the core idles, then an interrupt and a
   // context switch): at queue depth 1 that is half the round trip (docs/design.md).
   using Clock = std::chrono::steady_clock;
+  constexpr auto kYieldContended = std::chrono::microseconds(5);
   Clock::time_point busy = Clock::now();
   while (!io_.stopped()) {
     if (io_.poll() > 0) {
       busy = Clock::now();
       continue;
     }
-    const bool ours_in_flight = (queue_ && queue_->inflight() > 0) ||
+    const bool ours_in_flight = requests_.load(std::memory_order_relaxed) > 0 ||
+                                (queue_ && queue_->inflight() > 0) ||
                                 (poll_workers_ != nullptr && !poll_workers_->Idle());
-    if (!ours_in_flight && Clock::now() - busy < poll_window_) {
+    const Clock::time_point now = Clock::now();
+    if (!ours_in_flight && now - busy < poll_window_) {
       sched_yield();
-      continue;
+      // The yield ran someone else: the core is wanted, so stop polling and sleep.
+      if (Clock::now() - now < kYieldContended) continue;
     }
     io_.run_one();
     busy = Clock::now();

@@ -4,6 +4,7 @@
 // Threading: everything runs on the loop's thread, except construction and Drain.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <vector>
@@ -35,10 +36,16 @@ class Loop {
   // Runs the loop on this thread until the io_context stops (see Poll).
   void Run();
   // Busy polling: a loop that just ran handlers keeps polling for up to `window` before it
-  // sleeps, but only while nothing of ours is in flight (its io_uring writes, `workers`):
-  // then it waits for the client, whose next request it catches without a wake-up. Between
-  // polls it yields the core to any thread that wants it. 0 (the default) never polls.
+  // sleeps, but only while nothing of ours is in flight (its io_uring writes, `workers`, and
+  // every client request it took and has not answered: a request waiting for a replica or
+  // for the primary behind attach leaves the core to them). Then it waits for the client,
+  // whose next request it catches without a wake-up. Between polls it yields the core, and
+  // once a yield lets another thread run (the core is wanted) it sleeps. 0 never polls.
   void SetPoll(std::chrono::nanoseconds window, const WorkerPool* workers);
+  // Client requests taken and not yet answered on this loop (connections count them).
+  void CountRequests(int64_t delta) {
+    requests_.fetch_add(delta, std::memory_order_relaxed);
+  }
   // Queues a write; false when it must go through a worker instead.
   bool TryWrite(env::File& file, uint64_t offset, std::span<const uint8_t> source, bool fua,
                 IoWaiter* waiter);
@@ -60,7 +67,8 @@ class Loop {
   std::vector<env::IoQueue::Completion> completions_;
   EndOfTurn submit_;
   std::chrono::nanoseconds poll_window_{0};
-  const WorkerPool* poll_workers_ = nullptr;  // one io_uring submission for the writes queued in a turn
+  const WorkerPool* poll_workers_ = nullptr;
+  std::atomic<int64_t> requests_{0};  // one io_uring submission for the writes queued in a turn
 };
 
 }  // namespace fb::server
