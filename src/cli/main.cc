@@ -1,9 +1,17 @@
 // firebreak: the single binary. Parses the command line and runs one subcommand.
+#include <malloc.h>
+
 #include <cstdio>
 
 #include "cli/commands.h"
 
 int main(int argc, char** argv) {
+  // Request buffers (up to 32 MiB each) come and go at the request rate. glibc would map
+  // each large one fresh and unmap it when freed: a page fault per 4 KiB touched and a TLB
+  // flush per free, about a tenth of the replicated 1 MiB write path's CPU. Served from the
+  // heap instead, freed buffers are reused warm; the memory budget (--memory) bounds them.
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
   CLI::App app{"FireBreak: a highly available SAN serving virtual disks over NBD"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "firebreak 0.1");
