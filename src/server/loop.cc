@@ -25,10 +25,9 @@ void Loop::Start() {
   if (event_) WatchCompletions();
 }
 
-void Loop::SetPoll(std::chrono::nanoseconds window, const WorkerPool* workers) {
+void Loop::SetPoll(std::chrono::nanoseconds window) {
   FB_ASSERT(window.count() >= 0);
   poll_window_ = window;
-  poll_workers_ = workers;
 }
 
 void Loop::Run() {
@@ -47,9 +46,8 @@ void Loop::Run() {
       busy = Clock::now();
       continue;
     }
-    const bool ours_in_flight = requests_.load(std::memory_order_relaxed) > 0 ||
-                                (queue_ && queue_->inflight() > 0) ||
-                                (poll_workers_ != nullptr && !poll_workers_->Idle());
+    const bool ours_in_flight =
+        requests_.load(std::memory_order_relaxed) > 0 || (queue_ && queue_->inflight() > 0);
     const Clock::time_point now = Clock::now();
     if (!ours_in_flight && now - busy < poll_window_) {
       sched_yield();

@@ -13,7 +13,6 @@
 
 #include "env/io_queue.h"
 #include "server/end_of_turn.h"
-#include "server/worker_pool.h"
 #include "store/volume.h"
 
 namespace fb::server {
@@ -33,15 +32,16 @@ class Loop {
   asio::io_context& io() { return io_; }
   // Starts watching completions; call once before Run().
   void Start();
-  // Runs the loop on this thread until the io_context stops (see Poll).
+  // Runs the loop on this thread until the io_context stops (polling as SetPoll says).
   void Run();
   // Busy polling: a loop that just ran handlers keeps polling for up to `window` before it
-  // sleeps, but only while nothing of ours is in flight (its io_uring writes, `workers`, and
-  // every client request it took and has not answered: a request waiting for a replica or
-  // for the primary behind attach leaves the core to them). Then it waits for the client,
-  // whose next request it catches without a wake-up. Between polls it yields the core, and
-  // once a yield lets another thread run (the core is wanted) it sleeps. 0 never polls.
-  void SetPoll(std::chrono::nanoseconds window, const WorkerPool* workers);
+  // sleeps, but only while nothing of ours is in flight: every client request it took is
+  // answered (one on a disk worker, waiting for a replica or for the primary behind attach
+  // leaves the core to them) and none of its io_uring writes is pending (a replica's
+  // mirrored writes are not client requests). Then it waits for the client, whose next
+  // request it catches without a wake-up. Between polls it yields the core, and once a
+  // yield lets another thread run (the core is wanted) it sleeps. 0 never polls.
+  void SetPoll(std::chrono::nanoseconds window);
   // Client requests taken and not yet answered on this loop (connections count them).
   void CountRequests(int64_t delta) {
     requests_.fetch_add(delta, std::memory_order_relaxed);
@@ -65,10 +65,9 @@ class Loop {
   std::unique_ptr<env::IoQueue> queue_;  // null where io_uring is unavailable
   std::unique_ptr<asio::posix::stream_descriptor> event_;
   std::vector<env::IoQueue::Completion> completions_;
-  EndOfTurn submit_;
+  EndOfTurn submit_;  // one io_uring submission for the writes queued in a turn
   std::chrono::nanoseconds poll_window_{0};
-  const WorkerPool* poll_workers_ = nullptr;
-  std::atomic<int64_t> requests_{0};  // one io_uring submission for the writes queued in a turn
+  std::atomic<int64_t> requests_{0};  // CountRequests: client requests not yet answered
 };
 
 }  // namespace fb::server

@@ -83,7 +83,7 @@ void Server::Run(bool handle_signals) {
   }
   for (auto& loop : loops_) loop->Start();
   std::vector<std::thread> threads;
-  for (auto& loop : loops_) loop->SetPoll(options_.poll, &workers_);
+  for (auto& loop : loops_) loop->SetPoll(options_.poll);
   for (size_t i = 1; i < loops_.size(); ++i) threads.emplace_back([this, i] { loops_[i]->Run(); });
   loops_[0]->Run();
   for (auto& t : threads) t.join();

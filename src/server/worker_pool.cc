@@ -33,7 +33,6 @@ void WorkerPool::Submit(Task* task) {
     FB_ASSERT(count_ < ring_.size());  // admission control upstream keeps us in bounds
     ring_[(head_ + count_) % ring_.size()] = task;
     ++count_;
-    busy_.fetch_add(1, std::memory_order_relaxed);
   }
   ready_.notify_one();
 }
@@ -50,7 +49,6 @@ void WorkerPool::Loop() {
       --count_;
     }
     task->Run();
-    busy_.fetch_sub(1, std::memory_order_relaxed);
   }
 }
 

@@ -4,7 +4,6 @@
 // the capacity sized at startup from those limits.
 #pragma once
 
-#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <mutex>
@@ -28,8 +27,6 @@ class WorkerPool {
   ~WorkerPool();  // finishes queued tasks, then joins
   void Submit(Task* task);
   void Shutdown();
-  // No task queued or running (a hint: it may change at once).
-  bool Idle() const { return busy_.load(std::memory_order_relaxed) == 0; }
 
  private:
   void Loop();
@@ -40,7 +37,6 @@ class WorkerPool {
   size_t head_ = 0;          // next to run
   size_t count_ = 0;
   bool stopping_ = false;
-  std::atomic<size_t> busy_{0};  // submitted, not yet returned from Run
   std::vector<std::thread> threads_;
 };
 

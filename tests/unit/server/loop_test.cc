@@ -17,8 +17,7 @@ using std::chrono::milliseconds;
 // asleep, and Run returns when the io_context stops.
 TEST(Loop, APollingLoopRunsPostedWorkAndStops) {
   Loop loop(kIoQueueEntries);
-  WorkerPool workers(1, 4);
-  loop.SetPoll(milliseconds(20), &workers);
+  loop.SetPoll(milliseconds(20));
   loop.Start();
   std::atomic<int> ran{0};
   std::thread poster([&] {
