@@ -161,7 +161,7 @@ def main():
                "vs the same server unreplicated. Target: IOPS >= 0.60 on c, reads unchanged.")
     pair_table(meta, runs, summary, "firebreak-repl", ["firebreak-attach", "firebreak-attach-unix"],
                "firebreak-attach / firebreak-repl: the same 2-node cluster through `firebreak "
-               "attach` vs straight to the primary (CPU/GiB counts attach + n1 against n1 alone). "
+               "attach` vs straight to the primary (CPU/GiB counts attach + the primary against the primary alone). "
                "Target: IOPS >= 0.90 on b and c.", via_is_numerator=True)
     print()
     print("Compare ratios within this run only; absolute numbers drift between runs "

@@ -88,7 +88,6 @@ workload_args() {
 # write itself (and io_uring hands such writes to kernel worker threads); a benchmark on such
 # a file measures ext4, and differently for a fresh cluster than for the reused image.
 fill_image() {
-  [ "$FILL" = 1 ] || return 0
   fallocate -l "$SIZE_B" "$1"
   dd if=/dev/zero of="$1" bs=4M count=$((SIZE_B / (4 << 20))) conv=notrunc oflag=direct status=none
 }
@@ -137,11 +136,11 @@ CLUSTER_DIR=$BDIR/cluster
 CLUSTER_BASE=""
 CLUSTER_UP_PID=""
 
-# start_bench_cluster: starts the cluster unless it runs; sets BENCH_N1 (the primary's pid),
-# BENCH_N1_URI and BENCH_N1_IMG (the primary's image).
+# start_bench_cluster: starts the cluster unless it runs; sets BENCH_PRIMARY (the primary's
+# pid), BENCH_PRIMARY_URI and BENCH_PRIMARY_IMG (the primary's image).
 start_bench_cluster() {
   if [ -z "$CLUSTER_UP_PID" ] || ! kill -0 "$CLUSTER_UP_PID" 2>/dev/null; then
-    local fresh=0
+    local fresh=0 i  # i: the caller's job loop counts with an i of its own
     if [ -z "$CLUSTER_BASE" ]; then
       rm -rf "$CLUSTER_DIR"
       CLUSTER_BASE=$(free_port)
@@ -167,10 +166,10 @@ start_bench_cluster() {
     [ $SECONDS -lt $deadline ] || die "the bench cluster did not get back in sync within 300 s"
     sleep 0.2
   done
-  BENCH_N1=$(pgrep -f -- "$CLUSTER_DIR/cluster.toml --node $BENCH_NODE" | head -n 1 || true)
-  [ -n "$BENCH_N1" ] || die "firebreak up: no process for node $BENCH_NODE"
-  BENCH_N1_URI="nbd://127.0.0.1:$BENCH_PORT/$VOL"
-  BENCH_N1_IMG=$CLUSTER_DIR/$BENCH_NODE/volumes/$VOL.img
+  BENCH_PRIMARY=$(pgrep -f -- "$CLUSTER_DIR/cluster.toml --node $BENCH_NODE" | head -n 1 || true)
+  [ -n "$BENCH_PRIMARY" ] || die "firebreak up: no process for node $BENCH_NODE"
+  BENCH_PRIMARY_URI="nbd://127.0.0.1:$BENCH_PORT/$VOL"
+  BENCH_PRIMARY_IMG=$CLUSTER_DIR/$BENCH_NODE/volumes/$VOL.img
 }
 
 # bench_cluster_primary: sets BENCH_NODE and BENCH_PORT to the node that takes NBD_OPT_GO (the
@@ -218,21 +217,22 @@ start_bench_server() {
       # must be free.
       [ "$TRANSPORT" = tcp ] || die "firebreak-repl runs over tcp only"
       start_bench_cluster
-      BENCH_PID=$BENCH_N1
-      uri=$BENCH_N1_URI
-      WARM_IMG=$BENCH_N1_IMG
+      BENCH_PID=$BENCH_PRIMARY
+      uri=$BENCH_PRIMARY_URI
+      WARM_IMG=$BENCH_PRIMARY_IMG
       ;;
     firebreak-attach | firebreak-attach-unix)
       # firebreak-repl's cluster with `firebreak attach` in front: the client talks to attach
-      # (tcp or unix as BENCH_TRANSPORT says; always unix for -unix), attach to n1 over TCP.
-      # The CPU column counts attach and n1, so CPU/GiB compares with firebreak-repl's n1.
+      # (tcp or unix as BENCH_TRANSPORT says; always unix for -unix), attach to the primary over
+      # TCP. The CPU column counts attach and the primary, so CPU/GiB compares with
+      # firebreak-repl's primary.
       start_bench_cluster
-      WARM_IMG=$BENCH_N1_IMG
+      WARM_IMG=$BENCH_PRIMARY_IMG
       if [[ $uri == nbd+unix:* ]]; then addr=(--socket "$sock"); else addr=(--listen "127.0.0.1:$port"); fi
       _spawn_server firebreak-attach "$FIREBREAK" attach --config "$CLUSTER_DIR/cluster.toml" \
         --volume "$VOL" "${addr[@]}"
       BENCH_PID=$SPAWNED_PID
-      BENCH_CPU_PIDS="$SPAWNED_PID $BENCH_N1"
+      BENCH_CPU_PIDS="$SPAWNED_PID $BENCH_PRIMARY"
       ;;
     nbdkit)
       local a=(-i 127.0.0.1 -p "$port")
