@@ -53,6 +53,10 @@ class File {
   virtual int AsyncWriteHandle(uint64_t offset, std::span<const uint8_t> source) const {
     return -1;
   }
+  // For zero-copy senders (sendfile) only: the descriptor whose bytes at [offset, offset +
+  // length) are all in the page cache right now, so an event loop can send them without
+  // waiting for the device; -1 when any is not (or the file has no such descriptor).
+  virtual int CachedReadHandle(uint64_t offset, uint64_t length) { return -1; }
 };
 
 struct OpenOptions {

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "base/assert.h"
+#include "net/send_file.h"
 #include "net/whole_transfers.h"
 #include "proto/nbd/errno_map.h"
 #include "proto/nbd/wire.h"
@@ -281,6 +282,7 @@ void Connection::Submit(Op* op) {
     }
     op->lease_read = true;
   }
+  if (r.type == nbd::kCmdRead && TryZeroCopyRead(op)) return Finish(op);
   if (r.type == nbd::kCmdRead && r.length <= kInlineReadMaxBytes) {
     // Answer cached reads on this thread: a worker hop costs more than the copy.
     op->status = volume_->Read(r.offset, op->data.span(), env::ReadOptions{.nowait = true});
@@ -289,6 +291,25 @@ void Connection::Submit(Op* op) {
   op->keep_alive = shared_from_this();
   if (r.type == nbd::kCmdWrite && TryAsyncWrite(op)) return;
   ctx_.workers.Submit(op);
+}
+
+// A large READ whose bytes are all cached is answered by reference: the reply sends them from
+// the page cache (SendFileData), so neither a pread into a buffer nor a send from one copies.
+// A lease read checks its lease again right before each piece leaves (SendFileData), as the
+// bytes are only taken then.
+bool Connection::TryZeroCopyRead(Op* op) {
+  const nbd::Request& r = op->request;
+  if (r.length < kZeroCopyReadMinBytes) return false;
+  env::File* file = volume_->FileForRead(r.offset, r.length);
+  if (file == nullptr) return false;
+  int fd = file->CachedReadHandle(r.offset, r.length);
+  if (fd < 0) return false;
+  op->file_fd = fd;
+  op->file_offset = r.offset;
+  op->file_left = r.length;
+  op->data.Reset();  // its bytes stay charged in inflight_bytes_ until the reply has left
+  op->status = Status::Ok();
+  return true;
 }
 
 // A replicated volume: the replication core decides (mirrors, waits for every in-sync copy,
@@ -438,25 +459,68 @@ void Connection::ScheduleWrite() {
 
 void Connection::StartWrite() {
   if (writing_ || handshake_writing_ || out_queue_.empty() || closed_) return;
-  size_t count = std::min(out_queue_.size(), kMaxRepliesPerWrite);
+  // One gather write for up to kMaxRepliesPerWrite replies; a reply sent from a file ends
+  // the batch (its header goes in the gather, its bytes follow by sendfile).
+  size_t count = 0;
   gather_.clear();
+  bool file_last = false;
+  while (count < out_queue_.size() && count < kMaxRepliesPerWrite && !file_last) {
+    Op* op = out_queue_[count++];
+    gather_.push_back(asio::buffer(op->head));
+    if (!op->send_data) continue;
+    if (op->file_fd >= 0) {
+      file_last = true;
+    } else {
+      gather_.push_back(asio::buffer(op->data.data(), op->data.size()));
+    }
+  }
   out_writing_.assign(out_queue_.begin(), out_queue_.begin() + long(count));
   out_queue_.erase(out_queue_.begin(), out_queue_.begin() + long(count));
-  for (Op* op : out_writing_) {
-    gather_.push_back(asio::buffer(op->head));
-    if (op->send_data) gather_.push_back(asio::buffer(op->data.data(), op->data.size()));
-  }
   writing_ = true;
   asio::async_write(socket_, gather_, net::WholeTransfers(),
-                    [self = shared_from_this(), count](const asio::error_code& ec, size_t) {
+                    [self = shared_from_this(), count, file_last](const asio::error_code& ec,
+                                                                  size_t) {
+                      if (ec) return self->WriteFailed("reply write failed");
+                      if (file_last) return self->SendFileData(count);
                       self->writing_ = false;
-                      if (ec) {
-                        for (Op* op : self->out_writing_) self->FreeOp(op);
-                        self->out_writing_.clear();
-                        return self->Close("reply write failed");
-                      }
                       self->OnWritten(count);
                     });
+}
+
+void Connection::SendFileData(size_t count) {
+  FB_ASSERT(writing_ && count == out_writing_.size());
+  Op* op = out_writing_.back();
+  FB_ASSERT(op->file_fd >= 0);
+  while (op->file_left > 0) {
+    // The bytes are taken from the page cache only now: a lease read must still hold it.
+    if (op->lease_read && !ctx_.repl->MayReadLocally(repl_volume_)) {
+      return WriteFailed("the primary lease ended during a local read");
+    }
+    asio::error_code ec;
+    size_t n = net::SendFile(socket_, op->file_fd, op->file_offset, op->file_left, ec);
+    if (ec == asio::error::would_block) {
+      socket_.async_wait(asio::socket_base::wait_write,
+                         [self = shared_from_this(), count](const asio::error_code& wait_ec) {
+                           if (wait_ec) return self->WriteFailed("reply write failed");
+                           self->SendFileData(count);
+                         });
+      return;
+    }
+    if (ec) return WriteFailed("reply write failed");
+    FB_ASSERT(n > 0 && n <= op->file_left);
+    op->file_offset += n;
+    op->file_left -= n;
+  }
+  writing_ = false;
+  OnWritten(count);
+}
+
+// The connection is unusable mid-reply: the client cannot tell where the next reply starts.
+void Connection::WriteFailed(std::string_view why) {
+  writing_ = false;
+  for (Op* op : out_writing_) FreeOp(op);
+  out_writing_.clear();
+  Close(why);
 }
 
 void Connection::OnWritten(size_t count) {
@@ -504,6 +568,8 @@ void Connection::FreeOp(Op* op) {
   inflight_bytes_ -= op->charged_bytes;
   op->charged_bytes = 0;
   op->data.Reset();
+  op->file_fd = -1;
+  op->file_left = 0;
   op->status = Status::Ok();
   free_ops_.push_back(op);
 }

@@ -1,8 +1,8 @@
 // Connection: one NBD client, from greeting to close, pumped by its event loop's thread.
 // It owns the socket and the protocol state; the codec decides (handshake, validation, reply
 // shapes) and dispatch.cc executes. Requests run concurrently and are answered as they finish
-// (out of order); reads of cached data are answered on this thread, everything else on a
-// disk worker. Threading: every method runs on the loop thread except Op::Run (a worker).
+// (out of order); reads of cached data are answered on this thread (large ones sent straight
+// from the page cache), everything else on a disk worker. Threading: every method runs on the loop thread except Op::Run (a worker).
 #pragma once
 
 #include <atomic>
@@ -62,6 +62,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
     std::vector<nbd::Extent> extents;
     std::vector<uint8_t> head;  // encoded reply header (and small payloads)
     bool send_data = false;
+    // A READ sent from the page cache (sendfile): this range of the file replaces `data`.
+    int file_fd = -1;
+    uint64_t file_offset = 0;
+    uint64_t file_left = 0;
     bool lease_read = false;  // a replicated volume's read answered from the local copy
     void Run() override;                                  // on a disk worker
     void OnIoDone(Status status, size_t bytes) override;  // async write done, loop thread
@@ -82,10 +86,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Submit(Op* op);
   void OnWorkerDone(Op* op);
   bool TryAsyncWrite(Op* op);
+  bool TryZeroCopyRead(Op* op);
   void SubmitReplicated(Op* op);
   void SubmitRouted(Op* op);
   void Finish(Op* op);  // encode the reply and queue it
   void StartWrite();
+  void SendFileData(size_t count);  // the file range of the last reply in out_writing_
+  void WriteFailed(std::string_view why);
   void ScheduleWrite();  // StartWrite at the end of this loop turn (replies leave in batches)
   void OnWritten(size_t count);
   void RetryLater();

@@ -22,6 +22,9 @@ inline constexpr size_t kReadBufferBytes = 256u << 10;
 inline constexpr size_t kDirectReadThresholdBytes = 64u << 10;
 // Cached reads up to this size are served on the loop thread without a worker hop.
 inline constexpr size_t kInlineReadMaxBytes = 1u << 20;
+// Cached reads at least this large are sent from the page cache with sendfile (no copy in
+// user space); smaller ones are copied and leave batched with other replies in one write.
+inline constexpr size_t kZeroCopyReadMinBytes = 64u << 10;
 // Busy polling window of a server's loops (Loop::SetPoll): about one client round trip at
 // queue depth 1 on loopback.
 inline constexpr int kDefaultPollMicros = 50;

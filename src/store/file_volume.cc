@@ -60,6 +60,11 @@ env::File* FileVolume::PrepareAsyncWrite(uint64_t offset, uint64_t length) {
   return file_.get();  // the bytes live at the same offset of our one file
 }
 
+env::File* FileVolume::FileForRead(uint64_t offset, uint64_t length) {
+  FB_ASSERT(InRange(offset, length));
+  return file_.get();
+}
+
 Status FileVolume::Trim(uint64_t offset, uint64_t length, bool fua) {
   AssertMutation(offset, length);
   // A trimmed range must read as zeros (volume.h), so trim is a zeroing that may deallocate.

@@ -31,6 +31,7 @@ class FileVolume final : public Volume {
   Status Read(uint64_t offset, std::span<uint8_t> target, env::ReadOptions opts = {}) override;
   Status Write(uint64_t offset, std::span<const uint8_t> source, bool fua) override;
   env::File* PrepareAsyncWrite(uint64_t offset, uint64_t length) override;
+  env::File* FileForRead(uint64_t offset, uint64_t length) override;
   Status Trim(uint64_t offset, uint64_t length, bool fua) override;
   // may_trim: punch a hole. Otherwise ZeroRange (allocation kept); where the file system has
   // no ZeroRange, fast_only fails with kUnimplemented before touching any byte, else zeros

@@ -26,6 +26,9 @@ class TrackingVolume final : public Volume {
   // costs a redundant copy, while unmarking could race with another writer and lose a change.
   Status Write(uint64_t offset, std::span<const uint8_t> source, bool fua) override;
   env::File* PrepareAsyncWrite(uint64_t offset, uint64_t length) override;
+  env::File* FileForRead(uint64_t offset, uint64_t length) override {
+    return inner_->FileForRead(offset, length);
+  }
   Status Trim(uint64_t offset, uint64_t length, bool fua) override;
   Status WriteZeroes(uint64_t offset, uint64_t length, ZeroOptions opts) override;
   Status Flush() override;

@@ -53,6 +53,10 @@ class Volume {
   // go through Write(). After a non-null return the caller writes the data itself; if that
   // fails the region stays marked, which only costs a little extra resync.
   virtual env::File* PrepareAsyncWrite(uint64_t offset, uint64_t length) { return nullptr; }
+  // For zero-copy senders: the File holding the bytes Read would return for [offset, offset +
+  // length) at the same offset, or nullptr when they must come through Read() (a layer that
+  // maps blocks elsewhere, such as a snapshot's copy-on-write, answers nullptr or its file).
+  virtual env::File* FileForRead(uint64_t offset, uint64_t length) { return nullptr; }
   // Appends up to max_runs runs describing [offset, offset+length) contiguously from offset.
   // The runs may stop short of the end (a client asks again); at least one run is returned.
   virtual Status BlockStatus(uint64_t offset, uint64_t length, size_t max_runs,

@@ -3,7 +3,8 @@
 # random writes, zeroes, FUA writes, flushes and reads of mixed sizes (512 B to 2 MiB, aligned
 # and unaligned, so both a server's small buffered path and its large aligned path get hit and
 # overlap) with up to 8 requests in flight, and check every read, and finally every byte, against
-# an in-memory copy. Run by test_nbdsh_model.sh (URI in the environment). Seeded: MODEL_SEED.
+# an in-memory copy. Half the connections use simple replies, half structured. Run by
+# test_nbdsh_model.sh (URI in the environment). Seeded: MODEL_SEED.
 import os
 import random
 import signal
@@ -43,6 +44,9 @@ def worker(k, rng):
 
 def run_worker(k, rng):
     h = nbd.NBD()
+    # Odd connections ask for simple replies: a READ's data then follows a 16-byte header
+    # instead of a structured chunk's, and a server must frame both right.
+    h.set_request_structured_replies(k % 2 == 0)
     h.connect_uri(URI)
     base = k * REGION
     shadow = bytearray(REGION)

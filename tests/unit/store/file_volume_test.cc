@@ -3,6 +3,7 @@
 #include "store/file_volume.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -138,6 +139,29 @@ TEST_F(FileVolumeTest, NowaitReadOfCachedDataPassesThrough) {
   } else {
     EXPECT_EQ(status.code(), Code::kWouldBlock);
   }
+}
+
+// The zero-copy read path: FileForRead names the file holding the bytes, and its cached-read
+// handle exists only while every page of the range is in the page cache.
+TEST_F(FileVolumeTest, CachedReadHandleOnlyForCachedRanges) {
+  constexpr uint64_t kAt = 512 * kKiB;
+  constexpr uint64_t kLen = 128 * kKiB;
+  env::File* file = volume_->FileForRead(kAt, kLen);
+  ASSERT_NE(file, nullptr);
+  EXPECT_EQ(file->CachedReadHandle(kAt, kLen), -1);  // never written or read: not cached
+  // An unaligned write goes through the page cache and leaves every page it touched there.
+  std::vector<uint8_t> data = Pattern(kLen - 1, 7);
+  ASSERT_TRUE(volume_->Write(kAt + 1, data, false).ok());
+  int fd = file->CachedReadHandle(kAt, kLen);
+  ASSERT_GE(fd, 0);
+  std::vector<uint8_t> back(kLen);
+  ASSERT_EQ(pread(fd, back.data(), kLen, off_t(kAt)), ssize_t(kLen));
+  EXPECT_EQ(back[0], 0);
+  EXPECT_TRUE(std::equal(data.begin(), data.end(), back.begin() + 1));
+  EXPECT_GE(file->CachedReadHandle(kAt + 4095, 2), 0);  // a part of a cached range
+  EXPECT_EQ(file->CachedReadHandle(kAt, 2 * kLen), -1);  // runs into uncached pages
+  EXPECT_EQ(file->CachedReadHandle(kSize, 4096), -1);     // past the end
+  EXPECT_EQ(file->CachedReadHandle(kAt, 0), -1);
 }
 
 TEST_F(FileVolumeTest, TrimReadsZeroAndDeallocates) {
