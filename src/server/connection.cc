@@ -441,7 +441,7 @@ void Connection::Finish(Op* op) {
     }
     nbd::EncodeBlockStatus(op->head, r.cookie, *negotiated_.base_allocation_id, op->extents);
   } else {
-    nbd::EncodeStatusReply(op->head, negotiated_, r.cookie, 0);
+    nbd::EncodeSuccessReply(op->head, negotiated_, r.cookie, r.type);
   }
   if (!op->send_data) op->data.Reset();
   out_queue_.push_back(op);

@@ -68,6 +68,14 @@ void EncodeStatusReply(std::vector<uint8_t>& out, const Negotiated& negotiated, 
   FB_ASSERT(out.size() >= start + kChunkHeaderBytes);
 }
 
+void EncodeSuccessReply(std::vector<uint8_t>& out, const Negotiated& negotiated, uint64_t cookie,
+                        uint16_t command) {
+  if (negotiated.structured_replies && command == kCmdRead) {
+    return EncodeStatusReply(out, negotiated, cookie, 0);  // SR: never a simple reply to READ
+  }
+  AppendSimpleReply(out, cookie, 0);
+}
+
 void EncodeReadDataHeader(std::vector<uint8_t>& out, const Negotiated& negotiated, uint64_t cookie,
                           uint64_t offset, uint32_t length, bool done) {
   if (!negotiated.structured_replies) {

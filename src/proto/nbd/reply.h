@@ -23,6 +23,12 @@ namespace fb::nbd {
 void EncodeStatusReply(std::vector<uint8_t>& out, const Negotiated& negotiated, uint64_t cookie,
                        uint32_t error, std::string_view message = {});
 
+// The success reply to a command without data. With SR the spec allows a simple reply to
+// anything but READ, and we send one: 16 bytes that libnbd reads in one call, where a NONE
+// chunk (20 bytes) costs it two. A READ (of length 0) still gets the NONE chunk.
+void EncodeSuccessReply(std::vector<uint8_t>& out, const Negotiated& negotiated, uint64_t cookie,
+                        uint16_t command);
+
 // Header for `length` bytes of READ data at `offset`, to be followed by exactly those bytes.
 // Simple: a 16-byte success reply. SR: an OFFSET_DATA chunk header (20 + 8 bytes), with DONE
 // set only when `done` is true.

@@ -48,6 +48,21 @@ TEST(EncodeStatusReply, SuccessUnderStructuredRepliesIsNoneWithDone) {
   EXPECT_EQ(out, Chunk(kReplyFlagDone, kChunkNone, 0).bytes);
 }
 
+TEST(EncodeSuccessReply, SimpleUnderStructuredRepliesExceptForRead) {
+  const auto simple = Wire().U32(kSimpleReplyMagic).U32(0).U64(kCookie).bytes;
+  for (uint16_t command : {kCmdWrite, kCmdFlush, kCmdTrim, kCmdWriteZeroes, kCmdCache}) {
+    std::vector<uint8_t> out;
+    EncodeSuccessReply(out, kSr, kCookie, command);
+    EXPECT_EQ(out, simple) << "command " << command;
+  }
+  std::vector<uint8_t> read;
+  EncodeSuccessReply(read, kSr, kCookie, kCmdRead);  // a READ of length 0
+  EXPECT_EQ(read, Chunk(kReplyFlagDone, kChunkNone, 0).bytes);
+  std::vector<uint8_t> plain;
+  EncodeSuccessReply(plain, kSimple, kCookie, kCmdRead);
+  EXPECT_EQ(plain, simple);
+}
+
 TEST(EncodeStatusReply, ErrorUnderStructuredRepliesIsAnErrorChunkWithMessage) {
   std::vector<uint8_t> out;
   EncodeStatusReply(out, kSr, kCookie, kEinval, "bad range");
