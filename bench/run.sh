@@ -133,6 +133,9 @@ BENCH_CPU_PIDS=""   # the processes whose CPU time is counted (default BENCH_PID
 # page-cache state that leaves differs from job to job). Every job starts with both copies in
 # sync and the primary's page cache warmed like the other servers'.
 CLUSTER_DIR=$BDIR/cluster
+# The cluster's and attach's logs (promotions, resyncs, lease changes) are kept with the
+# results, so an odd job can be explained after the run's temporary files are gone.
+on_exit "cp '$TEST_TMP'/firebreak-up.*.log '$TEST_TMP'/firebreak-attach.*.log '$RESULTS'/"
 CLUSTER_BASE=""
 CLUSTER_UP_PID=""
 
