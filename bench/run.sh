@@ -135,7 +135,7 @@ BENCH_CPU_PIDS=""   # the processes whose CPU time is counted (default BENCH_PID
 CLUSTER_DIR=$BDIR/cluster
 # The cluster's and attach's logs (promotions, resyncs, lease changes) are kept with the
 # results, so an odd job can be explained after the run's temporary files are gone.
-on_exit "cp '$TEST_TMP'/firebreak-up.*.log '$TEST_TMP'/firebreak-attach.*.log '$RESULTS'/"
+on_exit "mkdir -p '$RESULTS/logs' && cp '$TEST_TMP'/firebreak-up.*.log '$TEST_TMP'/firebreak-attach.*.log '$CLUSTER_DIR'/logs/*.log '$RESULTS/logs'/"
 CLUSTER_BASE=""
 CLUSTER_UP_PID=""
 
