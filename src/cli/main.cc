@@ -1,5 +1,6 @@
 // firebreak: the single binary. Parses the command line and runs one subcommand.
 #include <malloc.h>
+#include <signal.h>
 
 #include <cstdio>
 
@@ -12,6 +13,10 @@ int main(int argc, char** argv) {
   // heap instead, freed buffers are reused warm; the memory budget (--memory) bounds them.
   mallopt(M_MMAP_THRESHOLD, 64 << 20);
   mallopt(M_TRIM_THRESHOLD, 256 << 20);
+  // A peer that closes its socket makes our next write to it fail with EPIPE, which is how we
+  // want to hear it. asio's sends pass MSG_NOSIGNAL, but sendfile(2) (READ replies sent from
+  // the page cache) has no such flag, and its SIGPIPE would kill the whole server.
+  signal(SIGPIPE, SIG_IGN);
   CLI::App app{"FireBreak: a highly available SAN serving virtual disks over NBD"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "firebreak 0.1");

@@ -636,6 +636,31 @@ def _():
     ok("SR: READ past end answered with a structured error chunk (EINVAL); READ tiles; FLUSH ok")
 
 
+@probe("client leaves with large cached READs unread")
+def _():
+    # Replies sent from the page cache (sendfile) run into a closed socket: the server must
+    # take the error (EPIPE / ECONNRESET), not the SIGPIPE that sendfile raises for it.
+    c = ready_conn()
+    read_region(c, 0, 8 * MiB)  # cached now
+    for i in range(48):
+        c.req(CMD_READ, (i % 8) * MiB, MiB, cookie=0xD0 + i)
+    time.sleep(0.3)  # the server fills the socket and waits for room
+    c.close()
+    c = ready_conn()
+    for i in range(48):
+        c.req(CMD_READ, (i % 8) * MiB, MiB, cookie=0xE0 + i)
+    time.sleep(0.3)
+    c.rst_close()
+    time.sleep(0.5)
+    if not server_alive():
+        fail("the server died when a client left with large cached READs unread")
+        return
+    c = ready_conn()
+    read_region(c, 0, MiB)
+    c.close()
+    ok("48 x 1 MiB cached READs unread, then close (FIN) and reset (RST): server still serves")
+
+
 @probe("200 connections opened and abruptly closed")
 def _():
     fds_before = fd_count()
