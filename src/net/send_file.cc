@@ -5,12 +5,14 @@
 
 #include <cerrno>
 
+#include "base/assert.h"
+
 namespace fb::net {
 
 size_t SendFile(Socket& socket, int file_fd, uint64_t offset, size_t length,
                 asio::error_code& ec) {
+  FB_ASSERT(length > 0);  // 0 sent is never a success (see the header)
   ec.clear();
-  if (length == 0) return 0;
   // asio makes its descriptors non-blocking only internally; say so for our own call too.
   if (!socket.native_non_blocking()) {
     socket.native_non_blocking(true, ec);

@@ -282,11 +282,18 @@ void Connection::Submit(Op* op) {
     }
     op->lease_read = true;
   }
-  if (r.type == nbd::kCmdRead && TryZeroCopyRead(op)) return Finish(op);
-  if (r.type == nbd::kCmdRead && r.length <= kInlineReadMaxBytes) {
-    // Answer cached reads on this thread: a worker hop costs more than the copy.
-    op->status = volume_->Read(r.offset, op->data.span(), env::ReadOptions{.nowait = true});
-    if (op->status.code() != Code::kWouldBlock) return Finish(op);
+  if (r.type == nbd::kCmdRead) {
+    // Answer cached reads on this thread: a worker hop costs more than the copy. A large one
+    // whose bytes sit in a file is sent from the page cache when all of it is cached, and
+    // otherwise goes to a worker at once: a nowait read would copy the cached part, then fail.
+    env::File* file =
+        r.length >= kZeroCopyReadMinBytes ? volume_->FileForRead(r.offset, r.length) : nullptr;
+    if (file != nullptr) {
+      if (TryZeroCopyRead(op, *file)) return Finish(op);
+    } else if (r.length <= kInlineReadMaxBytes) {
+      op->status = volume_->Read(r.offset, op->data.span(), env::ReadOptions{.nowait = true});
+      if (op->status.code() != Code::kWouldBlock) return Finish(op);
+    }
   }
   op->keep_alive = shared_from_this();
   if (r.type == nbd::kCmdWrite && TryAsyncWrite(op)) return;
@@ -297,15 +304,11 @@ void Connection::Submit(Op* op) {
 // the page cache (SendFileData), so neither a pread into a buffer nor a send from one copies.
 // A lease read checks its lease again right before each piece leaves (SendFileData), as the
 // bytes are only taken then.
-bool Connection::TryZeroCopyRead(Op* op) {
+bool Connection::TryZeroCopyRead(Op* op, env::File& file) {
   const nbd::Request& r = op->request;
-  if (r.length < kZeroCopyReadMinBytes) return false;
-  env::File* file = volume_->FileForRead(r.offset, r.length);
-  if (file == nullptr) return false;
-  int fd = file->CachedReadHandle(r.offset, r.length);
+  int fd = file.CachedReadHandle(r.offset, r.length);
   if (fd < 0) return false;
   op->file_fd = fd;
-  op->file_offset = r.offset;
   op->file_left = r.length;
   op->data.Reset();  // its bytes stay charged in inflight_bytes_ until the reply has left
   op->status = Status::Ok();
@@ -497,7 +500,8 @@ void Connection::SendFileData(size_t count) {
       return WriteFailed("the primary lease ended during a local read");
     }
     asio::error_code ec;
-    size_t n = net::SendFile(socket_, op->file_fd, op->file_offset, op->file_left, ec);
+    const uint64_t sent = op->request.length - op->file_left;
+    size_t n = net::SendFile(socket_, op->file_fd, op->request.offset + sent, op->file_left, ec);
     if (ec == asio::error::would_block) {
       socket_.async_wait(asio::socket_base::wait_write,
                          [self = shared_from_this(), count](const asio::error_code& wait_ec) {
@@ -508,7 +512,6 @@ void Connection::SendFileData(size_t count) {
     }
     if (ec) return WriteFailed("reply write failed");
     FB_ASSERT(n > 0 && n <= op->file_left);
-    op->file_offset += n;
     op->file_left -= n;
   }
   writing_ = false;

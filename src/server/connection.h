@@ -2,7 +2,8 @@
 // It owns the socket and the protocol state; the codec decides (handshake, validation, reply
 // shapes) and dispatch.cc executes. Requests run concurrently and are answered as they finish
 // (out of order); reads of cached data are answered on this thread (large ones sent straight
-// from the page cache), everything else on a disk worker. Threading: every method runs on the loop thread except Op::Run (a worker).
+// from the page cache), everything else on a disk worker.
+// Threading: every method runs on the loop thread except Op::Run (a worker).
 #pragma once
 
 #include <atomic>
@@ -62,9 +63,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     std::vector<nbd::Extent> extents;
     std::vector<uint8_t> head;  // encoded reply header (and small payloads)
     bool send_data = false;
-    // A READ sent from the page cache (sendfile): this range of the file replaces `data`.
+    // A READ sent from the page cache (sendfile): the request's range of this file replaces
+    // `data`; file_left bytes of it are still to send.
     int file_fd = -1;
-    uint64_t file_offset = 0;
     uint64_t file_left = 0;
     bool lease_read = false;  // a replicated volume's read answered from the local copy
     void Run() override;                                  // on a disk worker
@@ -86,7 +87,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Submit(Op* op);
   void OnWorkerDone(Op* op);
   bool TryAsyncWrite(Op* op);
-  bool TryZeroCopyRead(Op* op);
+  bool TryZeroCopyRead(Op* op, env::File& file);
   void SubmitReplicated(Op* op);
   void SubmitRouted(Op* op);
   void Finish(Op* op);  // encode the reply and queue it

@@ -20,7 +20,9 @@ inline constexpr uint64_t kDefaultMemoryBudgetBytes = 1ull << 30;
 inline constexpr size_t kReadBufferBytes = 256u << 10;
 // WRITE payloads larger than this are read straight into their own buffer (no copy).
 inline constexpr size_t kDirectReadThresholdBytes = 64u << 10;
-// Cached reads up to this size are served on the loop thread without a worker hop.
+// Cached reads up to this size are served on the loop thread without a worker hop (a nowait
+// pread), unless they are large enough for the page-cache path (kZeroCopyReadMinBytes) and
+// the volume names their file.
 inline constexpr size_t kInlineReadMaxBytes = 1u << 20;
 // Cached reads at least this large are sent from the page cache with sendfile (no copy in
 // user space); smaller ones are copied and leave batched with other replies in one write.
